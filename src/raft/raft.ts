@@ -102,6 +102,24 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /** Ticks since this node started, saturating at the election timeout (see inLease). */
+  private ticksSinceStart = 0;
+
+  // Leader lease. Every heartbeat broadcast is a numbered round sent at a known leader tick; a
+  // follower that answers round s received it no earlier than it was sent, and so will refuse
+  // other candidates for an election timeout from then. The lease therefore lasts from the send
+  // tick of the newest round a quorum answered, for leaseTicks (see leaseValid).
+  /** The number of the last heartbeat round broadcast by this node (never reset). */
+  private heartbeatSeq = 0;
+  /** Leader ticks in the current term. */
+  private leaderTicks = 0;
+  /** For recent rounds: the leader tick at which each was broadcast. Insertion order = round order. */
+  private readonly roundSentAt = new Map<number, number>();
+  /** Per follower: the send tick of the newest round it answered. */
+  private readonly roundAckTick = new Map<NodeId, number>();
+  /** Once a transfer's timeout-now is sent, another node may win at any moment: no more leases this term. */
+  private leaseForfeited = false;
+  readonly leaseTicks: number;
 
   readonly electionTimeout: number;
   readonly heartbeatTimeout: number;
@@ -125,6 +143,9 @@ export class Raft {
     this.maxEntriesPerMsg = c.maxEntriesPerMsg;
     this.maxUncommittedSize = c.maxUncommittedEntriesSize;
     this.disableProposalForwarding = c.disableProposalForwarding;
+    // A follower's lease covers at least (electionTick - 1) of its ticks after it received the
+    // round; one more tick of margin absorbs the phase difference between the two nodes' timers.
+    this.leaseTicks = c.electionTick - 2;
     this.random = c.random;
     this.logger = c.logger;
     this.log = new RaftLog(c.storage, c.maxCommittedSizePerReady);
@@ -185,6 +206,10 @@ export class Raft {
     this.uncommittedSize = 0;
     this.readOnly.reset();
     this.pendingReadsBeforeCommit = [];
+    this.leaderTicks = 0;
+    this.roundSentAt.clear();
+    this.roundAckTick.clear();
+    this.leaseForfeited = false;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -234,6 +259,7 @@ export class Raft {
   // ---- Ticks -----------------------------------------------------------------------------------
 
   tick(): void {
+    if (this.ticksSinceStart < this.electionTimeout) this.ticksSinceStart++;
     if (this.role === 'leader') this.tickHeartbeat();
     else this.tickElection();
   }
@@ -249,6 +275,12 @@ export class Raft {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    this.leaderTicks++;
+    // Rounds sent more than an election timeout ago can no longer extend the lease.
+    for (const [seq, sentAt] of this.roundSentAt) {
+      if (sentAt >= this.leaderTicks - this.electionTimeout) break;
+      this.roundSentAt.delete(seq);
+    }
     if (this.electionElapsed >= this.electionTimeout) {
       this.electionElapsed = 0;
       if (this.checkQuorum) {
@@ -268,7 +300,7 @@ export class Raft {
     this.maybeAutoLeaveJoint();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat(this.readOnly.lastPendingSeq());
+      this.bcastHeartbeat();
     }
   }
 
@@ -355,8 +387,7 @@ export class Raft {
       // A request forwarded from a follower's caller: no term to compare.
     } else if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'preVote') {
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
-        if (inLease && !m.transfer) {
+        if (this.inLease() && !m.transfer) {
           // We heard from a leader within the election timeout: this candidate cannot be needed.
           // Ignoring (rather than rejecting) keeps our term, so a rejoining node cannot depose a
           // healthy leader.
@@ -405,6 +436,17 @@ export class Raft {
         this.stepFollower(m);
         return;
     }
+  }
+
+  /**
+   * Whether this node must not help elect anyone but the current leader: it heard from a leader
+   * within an election timeout. With lease-based reads, a node that just started counts as having
+   * heard from one, since it may have acknowledged a leader's round just before it restarted.
+   */
+  private inLease(): boolean {
+    if (!this.checkQuorum) return false;
+    if (this.lead !== NONE && this.electionElapsed < this.electionTimeout) return true;
+    return this.readOnly.option === 'leaseBased' && this.ticksSinceStart < this.electionTimeout;
   }
 
   private handleVoteRequest(m: VoteRequest): void {
@@ -793,13 +835,26 @@ export class Raft {
     });
   }
 
-  protected bcastHeartbeat(readSeq: number): void {
+  /** Broadcasts a new heartbeat round and returns its number. */
+  protected bcastHeartbeat(): number {
+    const seq = ++this.heartbeatSeq;
+    this.roundSentAt.set(seq, this.leaderTicks);
     this.tracker.visit((id, pr) => {
       if (id === this.id) return;
       // Never tell a follower to commit past what it is known to hold.
       const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, readSeq });
+      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, readSeq: seq });
     });
+    return seq;
+  }
+
+  /** Whether no other leader can exist now, judged from heartbeat rounds a quorum answered. */
+  leaseValid(): boolean {
+    if (this.role !== 'leader' || !this.checkQuorum || this.leaseForfeited || this.leaseTicks <= 0) return false;
+    const since = this.tracker.config.voters.committedIndex((id) =>
+      id === this.id ? this.leaderTicks : (this.roundAckTick.get(id) ?? Number.NEGATIVE_INFINITY),
+    );
+    return this.leaderTicks < since + this.leaseTicks;
   }
 
   private handleAppendResponse(m: AppendResponse): void {
@@ -858,7 +913,11 @@ export class Raft {
     // follower earns one slot back so the leader can find out where it is.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.maybeSendAppend(m.from, true);
-    if (m.readSeq > 0 && this.readOnly.option === 'safe') {
+    if (m.readSeq > 0) {
+      const sentAt = this.roundSentAt.get(m.readSeq);
+      if (sentAt !== undefined && sentAt > (this.roundAckTick.get(m.from) ?? Number.NEGATIVE_INFINITY)) {
+        this.roundAckTick.set(m.from, sentAt);
+      }
       const released = this.readOnly.recvAck(m.from, m.readSeq, this.id, this.tracker.config.voters);
       for (const read of released) this.answerRead(read.from, read.index, read.context);
     }
@@ -884,16 +943,15 @@ export class Raft {
   }
 
   private leaderServeRead(m: ReadIndexRequest): ReadIndexResult {
-    const lease = this.readOnly.option === 'leaseBased' && this.checkQuorum && this.leadTransferee === NONE;
-    if (lease) {
-      // Check-quorum guarantees no other leader exists while we keep hearing from a quorum. A
-      // transfer in progress can elect one early, so leases are not trusted then.
+    if (this.readOnly.option === 'leaseBased' && this.leadTransferee === NONE && this.leaseValid()) {
       this.answerRead(m.from, this.log.committed, m.context);
       return { kind: 'pending' };
     }
-    const seq = this.readOnly.add(this.log.committed, m.from, m.context);
-    if (seq === undefined) return { kind: 'dropped', reason: 'tooManyPendingReads', leader: this.id };
-    this.bcastHeartbeat(seq);
+    // No lease (or none wanted): confirm leadership with a fresh heartbeat round.
+    if (!this.readOnly.add(this.heartbeatSeq + 1, this.log.committed, m.from, m.context)) {
+      return { kind: 'dropped', reason: 'tooManyPendingReads', leader: this.id };
+    }
+    this.bcastHeartbeat();
     return { kind: 'pending' };
   }
 
@@ -934,6 +992,9 @@ export class Raft {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    // The target's campaign overrides followers' leases and may win whenever its vote requests
+    // arrive, even after this transfer is abandoned.
+    this.leaseForfeited = true;
     this.send({ type: 'timeoutNow', from: this.id, to, term: this.term });
   }
 

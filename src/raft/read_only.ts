@@ -14,16 +14,16 @@ export interface PendingRead {
 }
 
 /**
- * ReadIndex requests on the leader, confirmed in order. Each request gets a sequence number; the
- * heartbeat broadcast after it carries that number, and a follower's response acknowledges every
- * request up to it (they all predate the heartbeat). A request is released when a quorum of
- * voters (the leader included) acknowledged its number; releasing one releases all before it.
+ * ReadIndex requests on the leader, confirmed in order. Every heartbeat broadcast is a numbered
+ * round; a read waits for the round broadcast right after it arrived. A follower's response to
+ * round s acknowledges every read waiting for a round ≤ s (they all predate that heartbeat). A
+ * read is released when a quorum of voters (the leader included) acknowledged its round;
+ * releasing one releases all before it.
  */
 export class ReadOnly {
   private queue: PendingRead[] = [];
   private head = 0;
   private readonly ackedSeq = new Map<NodeId, number>();
-  private nextSeq = 1;
 
   constructor(
     readonly option: ReadOnlyOption,
@@ -35,17 +35,11 @@ export class ReadOnly {
     return this.queue.length - this.head;
   }
 
-  /** The sequence number of the newest pending request, 0 if none. */
-  lastPendingSeq(): number {
-    return this.pendingCount > 0 ? this.queue[this.queue.length - 1]!.seq : 0;
-  }
-
-  /** Queues a read; returns its sequence number, or undefined when the queue is full. */
-  add(index: number, from: NodeId, context: Uint8Array): number | undefined {
-    if (this.pendingCount >= this.maxPending) return undefined;
-    const seq = this.nextSeq++;
+  /** Queues a read confirmed by heartbeat round `seq`; false when the queue is full. */
+  add(seq: number, index: number, from: NodeId, context: Uint8Array): boolean {
+    if (this.pendingCount >= this.maxPending) return false;
     this.queue.push({ seq, index, from, context });
-    return seq;
+    return true;
   }
 
   /** Records that `from` acknowledged heartbeats up to `seq`; returns the reads now confirmed. */

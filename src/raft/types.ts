@@ -135,12 +135,16 @@ export interface VoteResponse extends MessageBase {
 export interface HeartbeatMessage extends MessageBase {
   readonly type: 'heartbeat';
   readonly commit: number;
-  /** Nonzero when the heartbeat also confirms leadership for pending ReadIndex requests. */
+  /**
+   * The leader's heartbeat round number. Echoed in the response; a quorum of answers to round s
+   * confirms the ReadIndex requests waiting for rounds ≤ s and extends the leader's lease.
+   */
   readonly readSeq: number;
 }
 
 export interface HeartbeatResponse extends MessageBase {
   readonly type: 'heartbeatResponse';
+  /** The round being answered. */
   readonly readSeq: number;
 }
 
