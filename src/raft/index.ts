@@ -6,6 +6,7 @@ export { RAFT_DEFAULTS, SILENT_LOGGER, type RaftConfig, type RaftLogger } from '
 export type { ReadOnlyOption } from './read_only.js';
 export {
   Raft,
+  type CampaignKind,
   type ConfChangeApplyResult,
   type ProposalDropReason,
   type ProposeResult,

@@ -175,12 +175,35 @@ export class RaftNode {
       committedEntries,
       messages,
       mustSync:
-        entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hard.term !== this.prevHard.term ||
+        hard.vote !== this.prevHard.vote ||
+        this.commitCrossesConfChange(this.prevHard.commit, hard.commit),
     };
     if (softChanged) this.prevSoft = soft;
     if (hardChanged) this.prevHard = hard;
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * Whether the commit index moved past a conf change entry. Such a commit is synced: a node
+   * that forgot (after a power loss) that a membership change committed could campaign under the
+   * old membership, and a group whose members disagree on membership by more than one change
+   * can elect two leaders. Conf changes are rare, so this costs almost nothing.
+   */
+  private commitCrossesConfChange(from: number, to: number): boolean {
+    if (to <= from) return false;
+    const log = this.raft.log;
+    let lo = Math.max(from + 1, log.firstIndex());
+    const hi = Math.min(to, log.lastIndex()) + 1;
+    while (lo < hi) {
+      const page = log.slice(lo, hi, this.raft.maxSizePerMsg);
+      for (const e of page) if (e.kind === 'confChange') return true;
+      lo += page.length;
+    }
+    return false;
   }
 
   /**

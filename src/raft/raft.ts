@@ -57,7 +57,7 @@ export interface ConfChangeApplyResult {
   readonly rejected: string | undefined;
 }
 
-type CampaignKind = 'preElection' | 'election' | 'transfer';
+export type CampaignKind = 'preElection' | 'election' | 'transfer';
 
 /** Mutable shapes of the messages the leader may still merge before they are handed out. */
 type MutableAppend = { -readonly [K in keyof AppendMessage]: AppendMessage[K] } & { entries: Entry[] };
@@ -94,6 +94,13 @@ export class Raft {
   leadTransferee: NodeId = NONE;
   /** The index of the last conf change appended by this leader; a new one waits until it is applied. */
   pendingConfIndex = 0;
+  /**
+   * Leader only: the membership this group is heading for (every conf change in the log applied,
+   * and any joint config left) has no vote for this node. See refreshLeaving.
+   */
+  leaving = false;
+  /** Leader only: the voters of that target membership. */
+  private targetVoters: readonly NodeId[] = [];
   /** Payload bytes of entries appended by this leader and not yet handed out as committed. */
   uncommittedSize = 0;
   /** Read requests received before this leader committed an entry in its term. */
@@ -102,6 +109,8 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /** A timeout-now received in this term while conf changes awaited apply (see handleTimeoutNow). */
+  private deferredTransferTerm = 0;
   /** Ticks since this node started, saturating at the election timeout (see inLease). */
   private ticksSinceStart = 0;
 
@@ -203,6 +212,8 @@ export class Raft {
       pr.inflights.reset();
     });
     this.pendingConfIndex = 0;
+    this.leaving = false;
+    this.targetVoters = [];
     this.uncommittedSize = 0;
     this.readOnly.reset();
     this.pendingReadsBeforeCommit = [];
@@ -250,6 +261,7 @@ export class Raft {
     const ok = this.appendEntries([{ term: 0, index: 0, kind: 'normal', data: new Uint8Array(0) }]);
     invariant(ok, () => 'the empty entry of a new leader cannot exceed the uncommitted bound');
     this.logger.info('became leader', { id: this.id, term: this.term, lastIndex: this.log.lastIndex() });
+    this.refreshLeaving();
   }
 
   protected resetRandomizedElectionTimeout(): void {
@@ -298,6 +310,7 @@ export class Raft {
     }
     if (this.role !== 'leader') return;
     this.maybeAutoLeaveJoint();
+    this.maybeHandOffLeadership();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
@@ -498,6 +511,14 @@ export class Raft {
     switch (m.type) {
       case 'propose':
         return;
+      case 'timeoutNow':
+        // Only a pre-candidate can see one in the sender's term (a candidate has moved past it):
+        // the leader is alive and picked us, so the transfer supersedes our pre-vote.
+        if (this.role === 'preCandidate') {
+          this.becomeFollower(this.term, m.from);
+          this.handleTimeoutNow();
+        }
+        return;
       case 'append':
         this.becomeFollower(m.term, m.from);
         this.handleAppend(m);
@@ -560,10 +581,7 @@ export class Raft {
         this.send({ ...m, from: this.id, to: this.lead, term: this.term });
         return;
       case 'timeoutNow':
-        // The leader chose us: campaign immediately, skipping pre-vote (there is no partition to
-        // guard against, and the transfer flag lets voters override their leader lease).
-        this.logger.info('received timeout-now; campaigning for a leadership transfer', { id: this.id, term: this.term });
-        this.hup(true);
+        this.handleTimeoutNow();
         return;
       case 'readIndex':
         // Keep the originator in `from`: the leader answers it directly.
@@ -576,6 +594,23 @@ export class Raft {
       default:
         return;
     }
+  }
+
+  /**
+   * The leader chose us: campaign now, skipping pre-vote (there is no partition to guard
+   * against, and the transfer flag lets voters override their leader lease). The leader sends
+   * timeout-now as soon as we have caught up, often together with the commit of a conf change we
+   * have not applied yet; campaigning is unsafe until we have, so the campaign waits for that
+   * apply (within this term) instead of being dropped.
+   */
+  private handleTimeoutNow(): void {
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.info('timeout-now deferred until committed conf changes are applied', { id: this.id, term: this.term });
+      this.deferredTransferTerm = this.term;
+      return;
+    }
+    this.logger.info('received timeout-now; campaigning for a leadership transfer', { id: this.id, term: this.term });
+    this.hup(true);
   }
 
   private followerForwardProposal(m: ProposeMessage): void {
@@ -710,8 +745,13 @@ export class Raft {
     if (entries.length === 0) {
       invariant(false, () => 'a proposal must carry at least one entry');
     }
-    if (!this.tracker.progress.has(this.id)) {
-      return { kind: 'dropped', reason: 'notInConfig', detail: 'this leader has been removed from the group', leader };
+    if (this.leaving) {
+      return {
+        kind: 'dropped',
+        reason: 'leaderTransferring',
+        detail: 'this leader is leaving the voters and hands leadership to one of them',
+        leader,
+      };
     }
     if (this.leadTransferee !== NONE) {
       return {
@@ -737,7 +777,10 @@ export class Raft {
         leader,
       };
     }
-    if (confIndex !== 0) this.pendingConfIndex = confIndex;
+    if (confIndex !== 0) {
+      this.pendingConfIndex = confIndex;
+      this.refreshLeaving();
+    }
     this.bcastAppend();
     return { kind: 'appended', index: this.log.lastIndex(), term: this.term };
   }
@@ -926,7 +969,7 @@ export class Raft {
   // ---- Reads -----------------------------------------------------------------------------------
 
   private leaderReadIndex(m: ReadIndexRequest): ReadIndexResult {
-    if (this.tracker.isSingleton()) {
+    if (this.tracker.isSingleton() && this.tracker.isVoter(this.id)) {
       this.answerRead(m.from, this.log.committed, m.context);
       return { kind: 'pending' };
     }
@@ -1079,12 +1122,9 @@ export class Raft {
     this.isLearner = self?.isLearner ?? false;
     const cs = configToConfState(config);
     if (this.role !== 'leader') return cs;
-    if (self === undefined || self.isLearner) {
-      // The leader left the voters. Stepping down lets the remaining voters elect one of their own.
-      this.logger.info('stepping down: this leader is no longer a voter', { id: this.id, term: this.term });
-      this.becomeFollower(this.term, NONE);
-      return cs;
-    }
+    // A leader that is no longer a voter keeps leading (it is not counted in any quorum) until
+    // it has handed leadership over; see refreshLeaving.
+    this.refreshLeaving();
     // The quorum changed, so the commit index may move; new members need probing.
     if (this.maybeCommit()) {
       this.bcastAppend();
@@ -1097,9 +1137,72 @@ export class Raft {
     return cs;
   }
 
+  /**
+   * Works out whether this leader is leaving: whether the membership the log leads to — the
+   * current config with every conf change still in the log applied, and a joint config left —
+   * has no vote for it.
+   *
+   * A leaving leader must not simply step down when its removal applies: the remaining voters may
+   * not know that the removal committed, still count the old leader as a voter, and need its
+   * vote — which it would refuse if it had appended entries they lack. So a leaving leader
+   * accepts no proposals (its log stays no longer than what a quorum holds), does not leave a
+   * joint config itself, keeps replicating so followers learn the commit index, and hands
+   * leadership to the most caught-up voter of the target membership.
+   */
+  private refreshLeaving(): void {
+    if (this.role !== 'leader') return;
+    let target: TrackerConfig = this.tracker.config;
+    let lo = Math.max(this.log.applied + 1, this.log.firstIndex());
+    const hi = this.log.lastIndex() + 1;
+    while (lo < hi) {
+      const page = this.log.slice(lo, hi, this.maxSizePerMsg);
+      for (const e of page) {
+        if (e.kind !== 'confChange') continue;
+        let cc: ConfChange;
+        try {
+          cc = decodeConfChange(e.data);
+        } catch {
+          continue; // ignored at apply time too
+        }
+        const next = applyConfChangeTo(target, cc);
+        if (next.ok) target = next.config;
+      }
+      lo += page.length;
+    }
+    const voters = target.voters.incoming;
+    const wasLeaving = this.leaving;
+    this.leaving = !voters.has(this.id);
+    this.targetVoters = voters.ids;
+    if (this.leaving && !wasLeaving) {
+      this.logger.info('this leader is leaving the voters; handing over leadership', {
+        id: this.id,
+        term: this.term,
+        targetVoters: voters.toString(),
+      });
+    }
+    this.maybeHandOffLeadership();
+  }
+
+  /** A leaving leader starts (or restarts) a transfer to the best-placed voter of the target config. */
+  private maybeHandOffLeadership(): void {
+    if (!this.leaving || this.leadTransferee !== NONE) return;
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of this.targetVoters) {
+      const pr = this.tracker.progress.get(id);
+      if (id === this.id || pr === undefined || pr.isLearner) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best !== NONE) this.leaderTransfer(best);
+  }
+
   /** Leaves a joint config once the change that entered it is applied (when autoLeave is set). */
   maybeAutoLeaveJoint(): void {
-    if (this.role !== 'leader') return;
+    // A leaving leader leaves that to its successor (leaving the joint config would remove it).
+    if (this.role !== 'leader' || this.leaving) return;
     const config = this.tracker.config;
     if (!config.autoLeave || !config.voters.isJoint || this.pendingConfIndex > this.log.applied) return;
     const data = encodeConfChange(leaveJointChange());
@@ -1113,6 +1216,16 @@ export class Raft {
     this.log.appliedTo(index);
     this.uncommittedSize = Math.max(0, this.uncommittedSize - appliedBytes);
     this.maybeAutoLeaveJoint();
+    if (this.deferredTransferTerm !== 0) {
+      // Only valid in the term it arrived in, while we still follow that leader.
+      if (this.deferredTransferTerm !== this.term || this.role !== 'follower') {
+        this.deferredTransferTerm = 0;
+      } else if (!this.hasUnappliedConfChanges()) {
+        this.deferredTransferTerm = 0;
+        this.logger.info('campaigning for a deferred leadership transfer', { id: this.id, term: this.term });
+        this.hup(true);
+      }
+    }
   }
 
   // ---- Sending and batching --------------------------------------------------------------------

@@ -63,7 +63,8 @@ export interface RaftLogStore extends Storage {
 /**
  * New Raft groups start from a snapshot-only state at this index and term, rather than from an
  * empty log: a peer added later then starts empty (index 0), is always behind the log's start, and
- * so always receives a snapshot — one code path for catching up, never a replay from index 1.
+ * so always catches up from a snapshot — one code path, never a replay from index 1. (That
+ * snapshot must postdate the peer's addition, or the peer refuses it: see src/raft/README.md.)
  */
 export const RAFT_INIT_INDEX = 5;
 export const RAFT_INIT_TERM = 5;

@@ -16,30 +16,14 @@ import {
   type NodeId,
   type RaftConfig,
   type RaftFactory,
-  type RandomSource,
   type ReadState,
   type Snapshot,
   type StateRole,
 } from '../../src/raft/index.js';
 import { MemoryRaftStorage } from '../../src/storage/memory_raft_storage.js';
+import { SeededRandom } from '../support/prng.js';
 
-/** A small deterministic PRNG (mulberry32) so election timeouts are reproducible per seed. */
-export class SeededRandom implements RandomSource {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  nextInt(bound: number): number {
-    return Math.floor(this.next() * bound);
-  }
-}
+export { SeededRandom };
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -227,7 +211,8 @@ export class Cluster {
     if (e.kind === 'confChange') {
       const cc: ConfChange = decodeConfChange(e.data);
       const result = t.node.applyConfChange(cc);
-      t.storage.setConfState(result.confState);
+      // Not recorded in storage here: a restart resumes from the snapshot index, and storage must
+      // then report the membership as of that index (it is recorded with each snapshot).
       t.confStates.push(result.confState);
     } else if (e.data.byteLength > 0) {
       t.applied.push(str(e.data));
@@ -287,6 +272,7 @@ export class Cluster {
     const t = this.get(id);
     const status = t.node.status();
     const snap = t.storage.createSnapshot(status.applied, status.config, text(JSON.stringify(t.applied)));
+    t.storage.setConfState(status.config);
     t.storage.compact(Math.max(t.storage.firstIndex() - 1, status.applied - keepEntries));
     return snap;
   }
