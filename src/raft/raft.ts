@@ -88,6 +88,8 @@ export class Raft {
   msgs: Message[] = [];
   /** For each destination, the position in `msgs` of the last message to it (to merge into). */
   private lastMsgTo = new Map<NodeId, number>();
+  /** Payload bytes of that last message when it is an append (kept so merging stays O(1)). */
+  private lastAppendBytes = new Map<NodeId, number>();
   readStates: ReadState[] = [];
 
   /** During a leadership transfer: the target. Proposals are refused meanwhile. */
@@ -833,8 +835,7 @@ export class Raft {
       return this.sendSnapshot(to, pr);
     }
     if (entries.length === 0 && !sendIfEmpty) return false;
-    let bytes = 0;
-    for (const e of entries) bytes += e.data.byteLength;
+    const bytes = bytesOf(entries);
     const m: AppendMessage = {
       type: 'append',
       from: this.id,
@@ -845,7 +846,7 @@ export class Raft {
       entries,
       commit: this.log.committed,
     };
-    const merged = this.sendAppendMessage(m as MutableAppend);
+    const merged = this.sendAppendMessage(m as MutableAppend, bytes);
     pr.sentEntries(entries.length, prevIndex + entries.length, bytes, merged);
     return true;
   }
@@ -1252,24 +1253,27 @@ export class Raft {
   }
 
   /** Sends an append, merging it into the previous one to the same follower when possible. */
-  private sendAppendMessage(m: MutableAppend): boolean {
+  private sendAppendMessage(m: MutableAppend, bytes: number): boolean {
     const last = this.lastMsgTo.get(m.to);
     if (last !== undefined && m.entries.length > 0) {
       const prev = this.msgs[last]!;
+      const prevBytes = this.lastAppendBytes.get(m.to) ?? 0;
       if (
         prev.type === 'append' &&
         prev.term === m.term &&
         prev.index + prev.entries.length === m.index &&
         prev.entries.length + m.entries.length <= this.maxEntriesPerMsg &&
-        bytesOf(prev.entries) + bytesOf(m.entries) <= this.maxSizePerMsg
+        prevBytes + bytes <= this.maxSizePerMsg
       ) {
         const target = prev as MutableAppend;
         for (const e of m.entries) target.entries.push(e);
         target.commit = Math.max(target.commit, m.commit);
+        this.lastAppendBytes.set(m.to, prevBytes + bytes);
         return true;
       }
     }
     this.send(m);
+    this.lastAppendBytes.set(m.to, bytes);
     return false;
   }
 
@@ -1278,6 +1282,7 @@ export class Raft {
     const out = this.msgs;
     this.msgs = [];
     this.lastMsgTo.clear();
+    this.lastAppendBytes.clear();
     return out;
   }
 

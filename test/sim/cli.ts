@@ -1,12 +1,13 @@
 // npm run sim -- --seeds 2000          run seeds 1..2000 and print one summary line
 // npm run sim -- --seed 17 [--trace]   replay one seed (with a trace of its events)
 import { parseArgs } from 'node:util';
-import { runSeeds, summaryLine } from './runner.js';
+import { lincheckLine, runSeeds, summaryLine } from './runner.js';
 import { PLANTED_BUGS, type PlantedBug } from './planted.js';
+import { PROFILES, type ProfileName } from './profiles.js';
 import { Simulation, type RunOptions } from './simulation.js';
 
 function usage(message: string): never {
-  process.stderr.write(`sim: ${message}\nusage: npm run sim -- (--seeds N [--from S] | --seed S [--trace])\n`);
+  process.stderr.write(`sim: ${message}\nusage: npm run sim -- (--seeds N [--from S] | --seed S [--trace]) [--profile NAME] [--planted BUG]\n`);
   process.exit(2);
 }
 
@@ -26,6 +27,7 @@ try {
       seed: { type: 'string' },
       trace: { type: 'boolean', default: false },
       planted: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   }).values;
@@ -38,6 +40,11 @@ if (args.planted !== undefined) {
   if (!(args.planted in PLANTED_BUGS)) usage(`--planted must be one of ${Object.keys(PLANTED_BUGS).join(', ')}`);
   raftOptions = { raftClass: PLANTED_BUGS[args.planted as PlantedBug] };
 }
+if (args.profile !== undefined) {
+  if (!(args.profile in PROFILES)) usage(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
+  raftOptions = { ...raftOptions, overrides: PROFILES[args.profile as ProfileName] };
+}
+const replayFlags = `${args.planted !== undefined ? ` --planted ${args.planted}` : ''}${args.profile !== undefined ? ` --profile ${args.profile}` : ''}`;
 
 const single = positiveInt('seed', args.seed);
 const count = positiveInt('seeds', args.seeds);
@@ -57,8 +64,8 @@ if (count === undefined) usage('missing --seeds N or --seed S');
 const results = await runSeeds(from, count, (result) => {
   if (result.violations.length === 0) return;
   process.stdout.write(`seed ${result.seed}: VIOLATION at tick ${result.violationTick}: ${result.violations[0]}\n`);
-  const planted = args.planted !== undefined ? ` --planted ${args.planted}` : '';
-  process.stdout.write(`  replay: npm run sim -- --seed ${result.seed}${planted} --trace\n`);
+  process.stdout.write(`  replay: npm run sim -- --seed ${result.seed}${replayFlags} --trace\n`);
 }, raftOptions);
+process.stdout.write(`${lincheckLine(results)}\n`);
 process.stdout.write(`${summaryLine(count, results)}\n`);
 process.exit(results.some((r) => r.violations.length > 0) ? 1 : 0);

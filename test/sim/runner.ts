@@ -18,6 +18,13 @@ export async function runSeeds(
   return results;
 }
 
+/** How the linearizability checks went (a check that ran out of time proves nothing either way). */
+export function lincheckLine(results: readonly SeedResult[]): string {
+  const count = (v: SeedResult['lincheck']): number => results.filter((r) => r.lincheck === v).length;
+  const ops = results.reduce((acc, r) => acc + r.stats.opsCompleted, 0);
+  return `lincheck: histories ok=${count('ok')} illegal=${count('illegal')} undecided=${count('unknown')} completed-ops=${ops}`;
+}
+
 export function summaryLine(seeds: number, results: readonly SeedResult[]): string {
   const sum = (f: (r: SeedResult) => number): number => results.reduce((acc, r) => acc + f(r), 0);
   const violations = results.filter((r) => r.violations.length > 0).length;

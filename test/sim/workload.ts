@@ -39,7 +39,11 @@ export interface WorkloadOptions {
  * effect at any later time, and an unknown read is left out.
  */
 export class Workload {
-  readonly history: Operation<RegisterInput, RegisterOutput>[] = [];
+  private history: Operation<RegisterInput, RegisterOutput>[] = [];
+  /** For every op applied anywhere: the logical time it was first applied. */
+  private readonly firstApplied = new Map<string, number>();
+  /** Writes whose outcome the client never learned: their op ids and history positions. */
+  private unknownWrites: { id: string; operation: Operation<RegisterInput, RegisterOutput> }[] = [];
   private readonly pending = new Map<string, PendingOp>();
   private readonly busy = new Set<number>();
   private readonly leaderGuess = new Map<number, NodeId>();
@@ -119,6 +123,8 @@ export class Workload {
 
   /** Node `node` applied the command of op `opId` (first time), observing `value` for reads. */
   onApplied(node: SimNode, opId: string, value: string | null): void {
+    // The first apply anywhere comes after the commit: a write had taken effect by then.
+    if (!this.firstApplied.has(opId)) this.firstApplied.set(opId, ++this.clock);
     const op = this.pending.get(opId);
     if (op === undefined || op.node !== node.id || op.incarnation !== node.incarnation) return;
     if (op.kind === 'write') this.finish(op, { kind: 'write', key: op.key, value: op.value }, null);
@@ -156,13 +162,15 @@ export class Workload {
     this.leaderGuess.delete(op.client);
     this.unknown++;
     if (op.kind === 'write') {
-      this.history.push({
+      const operation: Operation<RegisterInput, RegisterOutput> = {
         clientId: op.client,
         input: { kind: 'write', key: op.key, value: op.value },
         call: op.call,
         output: null,
         return: Number.POSITIVE_INFINITY,
-      });
+      };
+      this.history.push(operation);
+      this.unknownWrites.push({ id: op.id, operation });
     }
   }
 
@@ -177,6 +185,49 @@ export class Workload {
   /** Ends the run: whatever is still pending has an unknown outcome. */
   finishAll(): void {
     for (const op of [...this.pending.values()]) this.abandon(op);
+  }
+
+  /**
+   * The history for the checker. A client that gave up on a write does not know whether it took
+   * effect; the simulation does, and uses it. A write some node applied had taken effect by the
+   * time it was first applied (that follows its commit), so its interval closes there. A write
+   * that no node applied and no node's log still holds (the run has settled) never takes effect,
+   * so it is dropped. Only a write still sitting uncommitted in some log stays open-ended. Leaving
+   * every abandoned write open-ended would let the checker place each anywhere or nowhere, which
+   * makes the search explode without making the check stronger.
+   */
+  finalHistory(mayStillApply: (opId: string) => boolean): {
+    operations: Operation<RegisterInput, RegisterOutput>[];
+    droppedUnknownWrites: number;
+    openEndedWrites: number;
+  } {
+    const replaced = new Map<Operation<RegisterInput, RegisterOutput>, Operation<RegisterInput, RegisterOutput> | undefined>();
+    let dropped = 0;
+    let openEnded = 0;
+    for (const { id, operation } of this.unknownWrites) {
+      const applied = this.firstApplied.get(id);
+      if (applied !== undefined && applied > operation.call) {
+        replaced.set(operation, { ...operation, return: applied });
+      } else if (!mayStillApply(id)) {
+        replaced.set(operation, undefined);
+        dropped++;
+      } else {
+        openEnded++;
+      }
+    }
+    const operations: Operation<RegisterInput, RegisterOutput>[] = [];
+    for (const o of this.history) {
+      if (!replaced.has(o)) operations.push(o);
+      else {
+        const r = replaced.get(o);
+        if (r !== undefined) operations.push(r);
+      }
+    }
+    return { operations, droppedUnknownWrites: dropped, openEndedWrites: openEnded };
+  }
+
+  get historyLength(): number {
+    return this.history.length;
   }
 
   get pendingCount(): number {
