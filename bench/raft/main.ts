@@ -75,7 +75,7 @@ class Group {
   private measuring = false;
 
   constructor(
-    private readonly storages: ReadonlyMap<NodeId, RaftLogStore>,
+    storages: ReadonlyMap<NodeId, RaftLogStore>,
     private readonly persist: (id: NodeId, update: RaftPersistUpdate, sync: boolean) => void | Promise<void>,
     private readonly options: Options,
   ) {

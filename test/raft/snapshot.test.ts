@@ -6,17 +6,14 @@ import { describe, expect, it } from 'vitest';
 import {
   Raft,
   SnapshotTemporarilyUnavailableError,
-  type ConfState,
-  type Entry,
-  type HardState,
   type Message,
   type NodeId,
   type ProgressStatus,
   type Snapshot,
   type SnapshotMessage,
-  type Storage,
 } from '../../src/raft/index.js';
 import { Cluster, str, type ClusterOptions } from './harness.js';
+import { DelegatingStorage } from '../support/delegating_storage.js';
 
 function progress(c: Cluster, leader: NodeId, id: NodeId): ProgressStatus {
   const pr = c.node(leader).status().progress?.get(id);
@@ -59,26 +56,10 @@ function restartFromSnapshot(c: Cluster, id: NodeId): Snapshot {
 }
 
 /** A Storage that delegates to the real one, but can refuse snapshots while "preparing" one. */
-class PreparingSnapshotStorage implements Storage {
+class PreparingSnapshotStorage extends DelegatingStorage {
   unavailable = false;
   snapshotCalls = 0;
-  constructor(private readonly inner: Storage) {}
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return this.inner.initialState();
-  }
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    return this.inner.entries(lo, hi, maxBytes);
-  }
-  term(index: number): number {
-    return this.inner.term(index);
-  }
-  firstIndex(): number {
-    return this.inner.firstIndex();
-  }
-  lastIndex(): number {
-    return this.inner.lastIndex();
-  }
-  snapshot(): Snapshot {
+  override snapshot(): Snapshot {
     this.snapshotCalls++;
     if (this.unavailable) throw new SnapshotTemporarilyUnavailableError();
     return this.inner.snapshot();

@@ -3,16 +3,14 @@ import {
   RaftNode,
   SnapshotTemporarilyUnavailableError,
   type ConfState,
-  type Entry,
-  type HardState,
   type NodeId,
   type Raft,
   type RaftConfig,
   type ReadState,
   type Snapshot,
-  type Storage,
 } from '../../src/raft/index.js';
 import type { MemoryRaftStorage } from '../../src/storage/memory_raft_storage.js';
+import { DelegatingStorage } from '../support/delegating_storage.js';
 import type { ObservedRaftClass, RaftObserver } from './observed_raft.js';
 
 const encoder = new TextEncoder();
@@ -89,27 +87,14 @@ export class RegisterState {
  * stored snapshot is older than what this node has applied, the first request asks the node to
  * make a fresh one and answers "temporarily unavailable"; the leader retries and gets it.
  */
-class OnDemandSnapshotStorage implements Storage {
+class OnDemandSnapshotStorage extends DelegatingStorage {
   constructor(
     private readonly disk: MemoryRaftStorage,
     private readonly node: SimNode,
-  ) {}
-  initialState(): { hardState: HardState; confState: ConfState } {
-    return this.disk.initialState();
+  ) {
+    super(disk);
   }
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    return this.disk.entries(lo, hi, maxBytes);
-  }
-  term(index: number): number {
-    return this.disk.term(index);
-  }
-  firstIndex(): number {
-    return this.disk.firstIndex();
-  }
-  lastIndex(): number {
-    return this.disk.lastIndex();
-  }
-  snapshot(): Snapshot {
+  override snapshot(): Snapshot {
     const snap = this.disk.snapshot();
     if (this.node.freshSnapshotReady || snap.meta.index >= this.node.appliedIndex) {
       this.node.freshSnapshotReady = false;
