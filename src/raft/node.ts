@@ -10,7 +10,6 @@ import {
 } from './raft.js';
 import type { ProgressState } from './tracker/progress.js';
 import {
-  NONE,
   hardStateEqual,
   type ConfState,
   type Entry,
@@ -92,8 +91,8 @@ export class RaftNode {
    */
   step(m: Message): void {
     if (m.to !== this.raft.id) throw new RaftUsageError(`message ${m.type} for node ${m.to} stepped into node ${this.raft.id}`);
-    if (m.from === NONE) throw new RaftUsageError(`message ${m.type} has no sender`);
-    if (!Number.isSafeInteger(m.term) || m.term < 0) throw new RaftUsageError(`message ${m.type} has invalid term ${m.term}`);
+    const problem = messageProblem(m);
+    if (problem !== undefined) throw new RaftUsageError(`malformed ${m.type} from ${m.from}: ${problem}`);
     this.raft.step(m);
   }
 
@@ -269,6 +268,64 @@ export class RaftNode {
   /** The underlying state machine, for tests and diagnostics. */
   get core(): Raft {
     return this.raft;
+  }
+}
+
+const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * Shape checks for a message from the network, so that a malformed one is refused at the door
+ * instead of tripping an invariant (which would stop the node) or corrupting the log. What a
+ * well-formed message claims is then judged by the protocol itself.
+ */
+function messageProblem(m: Message): string | undefined {
+  if (!Number.isSafeInteger(m.from) || m.from <= 0) return `invalid sender ${m.from}`;
+  if (!isIndex(m.term)) return `invalid term ${m.term}`;
+  const forwarded = m.type === 'propose' || m.type === 'readIndex';
+  if (forwarded !== (m.term === 0)) return forwarded ? 'a forwarded request carries no term' : 'missing term';
+  switch (m.type) {
+    case 'append': {
+      if (!isIndex(m.index) || !isIndex(m.logTerm) || !isIndex(m.commit)) return 'invalid index, log term or commit';
+      if (m.logTerm > m.term) return `previous entry's term ${m.logTerm} is newer than the message's ${m.term}`;
+      let prevTerm = m.logTerm;
+      for (let i = 0; i < m.entries.length; i++) {
+        const e = m.entries[i]!;
+        if (e.index !== m.index + 1 + i) return `entry ${i} has index ${e.index}, expected ${m.index + 1 + i}`;
+        if (!isIndex(e.term) || e.term < prevTerm || e.term > m.term) return `entry ${e.index} has term ${e.term} out of order`;
+        if (e.kind !== 'normal' && e.kind !== 'confChange') return `entry ${e.index} has unknown kind`;
+        if (!(e.data instanceof Uint8Array)) return `entry ${e.index} has no payload bytes`;
+        prevTerm = e.term;
+      }
+      return undefined;
+    }
+    case 'appendResponse':
+      return isIndex(m.index) && isIndex(m.hintIndex) && isIndex(m.hintTerm) ? undefined : 'invalid index or hint';
+    case 'vote':
+    case 'preVote':
+      return isIndex(m.lastIndex) && isIndex(m.lastTerm) && m.term > 0 ? undefined : 'invalid last index or term';
+    case 'heartbeat':
+      return isIndex(m.commit) && isIndex(m.readSeq) ? undefined : 'invalid commit or round';
+    case 'heartbeatResponse':
+      return isIndex(m.readSeq) ? undefined : 'invalid round';
+    case 'snapshot': {
+      const meta = m.snapshot?.meta;
+      if (meta === undefined || !isIndex(meta.index) || !isIndex(meta.term) || meta.index === 0) return 'invalid snapshot metadata';
+      if (meta.term > m.term) return `snapshot term ${meta.term} is newer than the message's ${m.term}`;
+      return m.snapshot.data instanceof Uint8Array ? undefined : 'snapshot has no data bytes';
+    }
+    case 'propose':
+      if (m.entries.length === 0) return 'no entries';
+      for (const e of m.entries) {
+        if (e.kind !== 'normal' && e.kind !== 'confChange') return 'entry of unknown kind';
+        if (!(e.data instanceof Uint8Array)) return 'entry without payload bytes';
+      }
+      return undefined;
+    case 'readIndexResponse':
+      return isIndex(m.index) ? undefined : 'invalid index';
+    case 'transferLeader':
+      return Number.isSafeInteger(m.target) && m.target > 0 ? undefined : 'invalid target';
+    default:
+      return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { ConfChangeDecodeError, decodeConfChange, encodeConfChange } from './con
 import { leaveJointChange, describeConfChange, type ConfChange } from './confchange/types.js';
 import { LogCompactedError, SnapshotTemporarilyUnavailableError, invariant } from './errors.js';
 import { RaftLog } from './log/raft_log.js';
-import { ReadOnly, type PendingRead } from './read_only.js';
+import { ReadOnly } from './read_only.js';
 import { configFromConfState, configToConfState, validateConfig, type TrackerConfig } from './tracker/config.js';
 import type { Progress } from './tracker/progress.js';
 import { ProgressTracker } from './tracker/tracker.js';
@@ -37,7 +37,7 @@ export type ProposalDropReason =
   | 'uncommittedLogFull'
   | 'confChangePending'
   | 'invalidConfChange'
-  | 'notInConfig';
+  | 'invalidProposal';
 
 export type ProposeResult =
   | { readonly kind: 'appended'; readonly index: number; readonly term: number }
@@ -78,7 +78,9 @@ export class Raft {
   role: StateRole = 'follower';
   lead: NodeId = NONE;
   /** Whether this node is a learner in its own current configuration. */
-  isLearner = false;
+  get isLearner(): boolean {
+    return this.tracker.progress.get(this.id)?.isLearner ?? false;
+  }
 
   readonly log: RaftLog;
   readonly tracker: ProgressTracker;
@@ -704,7 +706,6 @@ export class Raft {
       pr.match = id === this.id ? this.log.lastIndex() : 0;
       pr.next = this.log.lastIndex() + 1;
     });
-    this.isLearner = this.tracker.progress.get(this.id)?.isLearner ?? false;
     return true;
   }
 
@@ -744,9 +745,7 @@ export class Raft {
 
   private leaderPropose(entries: readonly Entry[]): ProposeResult {
     const leader = this.id;
-    if (entries.length === 0) {
-      invariant(false, () => 'a proposal must carry at least one entry');
-    }
+    if (entries.length === 0) return { kind: 'dropped', reason: 'invalidProposal', detail: 'a proposal must carry at least one entry', leader };
     if (this.leaving) {
       return {
         kind: 'dropped',
@@ -1119,8 +1118,6 @@ export class Raft {
 
   private switchToConfig(config: TrackerConfig): ConfState {
     this.tracker.applyConfig(config, this.log.lastIndex());
-    const self = this.tracker.progress.get(this.id);
-    this.isLearner = self?.isLearner ?? false;
     const cs = configToConfState(config);
     if (this.role !== 'leader') return cs;
     // A leader that is no longer a voter keeps leading (it is not counted in any quorum) until
@@ -1310,4 +1307,3 @@ function bytesOf(entries: readonly Entry[]): number {
   return n;
 }
 
-export type { PendingRead };
