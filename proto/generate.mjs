@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const out = join(root, 'src', 'proto');
-const protos = ['meta.proto', 'raft.proto', 'kv.proto', 'pd.proto', 'node.proto'];
+const protos = ['meta.proto', 'raft.proto', 'raft_cmd.proto', 'kv.proto', 'pd.proto', 'pd_state.proto', 'node.proto'];
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
 function pbjs(file, extra) {

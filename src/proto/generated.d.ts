@@ -1407,6 +1407,999 @@ export namespace cairn {
         }
     }
 
+    /** Namespace raftcmd. */
+    namespace raftcmd {
+
+        /**
+         * Properties of a PutCommand.
+         * @deprecated Use cairn.raftcmd.PutCommand.$Properties instead.
+         */
+        interface IPutCommand extends cairn.raftcmd.PutCommand.$Properties {
+        }
+
+        /** Represents a PutCommand. */
+        class PutCommand {
+
+            /**
+             * Constructs a new PutCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.PutCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PutCommand key. */
+            key: Uint8Array;
+
+            /** PutCommand value. */
+            value: Uint8Array;
+
+            /**
+             * Creates a new PutCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PutCommand instance
+             */
+            static create(properties: cairn.raftcmd.PutCommand.$Shape): cairn.raftcmd.PutCommand & cairn.raftcmd.PutCommand.$Shape;
+            static create(properties?: cairn.raftcmd.PutCommand.$Properties): cairn.raftcmd.PutCommand;
+
+            /**
+             * Encodes the specified PutCommand message. Does not implicitly {@link cairn.raftcmd.PutCommand.verify|verify} messages.
+             * @param message PutCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.PutCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PutCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.PutCommand & cairn.raftcmd.PutCommand.$Shape} PutCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.PutCommand & cairn.raftcmd.PutCommand.$Shape;
+
+            /**
+             * Gets the type url for PutCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutCommand {
+
+            /** Properties of a PutCommand. */
+            interface $Properties {
+
+                /** PutCommand key */
+                key?: (Uint8Array|null);
+
+                /** PutCommand value */
+                value?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PutCommand. */
+            type $Shape = cairn.raftcmd.PutCommand.$Properties;
+        }
+
+        /**
+         * Properties of a DeleteCommand.
+         * @deprecated Use cairn.raftcmd.DeleteCommand.$Properties instead.
+         */
+        interface IDeleteCommand extends cairn.raftcmd.DeleteCommand.$Properties {
+        }
+
+        /** Represents a DeleteCommand. */
+        class DeleteCommand {
+
+            /**
+             * Constructs a new DeleteCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.DeleteCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DeleteCommand key. */
+            key: Uint8Array;
+
+            /**
+             * Creates a new DeleteCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DeleteCommand instance
+             */
+            static create(properties: cairn.raftcmd.DeleteCommand.$Shape): cairn.raftcmd.DeleteCommand & cairn.raftcmd.DeleteCommand.$Shape;
+            static create(properties?: cairn.raftcmd.DeleteCommand.$Properties): cairn.raftcmd.DeleteCommand;
+
+            /**
+             * Encodes the specified DeleteCommand message. Does not implicitly {@link cairn.raftcmd.DeleteCommand.verify|verify} messages.
+             * @param message DeleteCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.DeleteCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DeleteCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.DeleteCommand & cairn.raftcmd.DeleteCommand.$Shape} DeleteCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.DeleteCommand & cairn.raftcmd.DeleteCommand.$Shape;
+
+            /**
+             * Gets the type url for DeleteCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteCommand {
+
+            /** Properties of a DeleteCommand. */
+            interface $Properties {
+
+                /** DeleteCommand key */
+                key?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DeleteCommand. */
+            type $Shape = cairn.raftcmd.DeleteCommand.$Properties;
+        }
+
+        /**
+         * Properties of a WriteCommand.
+         * @deprecated Use cairn.raftcmd.WriteCommand.$Properties instead.
+         */
+        interface IWriteCommand extends cairn.raftcmd.WriteCommand.$Properties {
+        }
+
+        /** Represents a WriteCommand. */
+        class WriteCommand {
+
+            /**
+             * Constructs a new WriteCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.WriteCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** WriteCommand put. */
+            put?: (cairn.raftcmd.PutCommand.$Properties|null);
+
+            /** WriteCommand delete. */
+            delete?: (cairn.raftcmd.DeleteCommand.$Properties|null);
+
+            /** WriteCommand cmd. */
+            cmd?: ("put"|"delete");
+
+            /**
+             * Creates a new WriteCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns WriteCommand instance
+             */
+            static create(properties: cairn.raftcmd.WriteCommand.$Shape): cairn.raftcmd.WriteCommand & cairn.raftcmd.WriteCommand.$Shape;
+            static create(properties?: cairn.raftcmd.WriteCommand.$Properties): cairn.raftcmd.WriteCommand;
+
+            /**
+             * Encodes the specified WriteCommand message. Does not implicitly {@link cairn.raftcmd.WriteCommand.verify|verify} messages.
+             * @param message WriteCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.WriteCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a WriteCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.WriteCommand & cairn.raftcmd.WriteCommand.$Shape} WriteCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.WriteCommand & cairn.raftcmd.WriteCommand.$Shape;
+
+            /**
+             * Gets the type url for WriteCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WriteCommand {
+
+            /** Properties of a WriteCommand. */
+            interface $Properties {
+
+                /** WriteCommand put */
+                put?: (cairn.raftcmd.PutCommand.$Properties|null);
+
+                /** WriteCommand delete */
+                "delete"?: (cairn.raftcmd.DeleteCommand.$Properties|null);
+
+                /** WriteCommand cmd */
+                cmd?: ("put"|"delete");
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of a WriteCommand. */
+            type $Shape = {
+              put?: cairn.raftcmd.PutCommand.$Shape|null;
+              "delete"?: cairn.raftcmd.DeleteCommand.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ cmd?: undefined; put?: null; "delete"?: null }|{ cmd?: "put"; put: cairn.raftcmd.PutCommand.$Shape; "delete"?: null }|{ cmd?: "delete"; put?: null; "delete": cairn.raftcmd.DeleteCommand.$Shape })
+            );
+        }
+
+        /**
+         * Properties of a SplitCommand.
+         * @deprecated Use cairn.raftcmd.SplitCommand.$Properties instead.
+         */
+        interface ISplitCommand extends cairn.raftcmd.SplitCommand.$Properties {
+        }
+
+        /** Represents a SplitCommand. */
+        class SplitCommand {
+
+            /**
+             * Constructs a new SplitCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.SplitCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** SplitCommand splitKey. */
+            splitKey: Uint8Array;
+
+            /** SplitCommand newRegionId. */
+            newRegionId: number;
+
+            /** SplitCommand newPeerIds. */
+            newPeerIds: number[];
+
+            /**
+             * Creates a new SplitCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns SplitCommand instance
+             */
+            static create(properties: cairn.raftcmd.SplitCommand.$Shape): cairn.raftcmd.SplitCommand & cairn.raftcmd.SplitCommand.$Shape;
+            static create(properties?: cairn.raftcmd.SplitCommand.$Properties): cairn.raftcmd.SplitCommand;
+
+            /**
+             * Encodes the specified SplitCommand message. Does not implicitly {@link cairn.raftcmd.SplitCommand.verify|verify} messages.
+             * @param message SplitCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.SplitCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SplitCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.SplitCommand & cairn.raftcmd.SplitCommand.$Shape} SplitCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.SplitCommand & cairn.raftcmd.SplitCommand.$Shape;
+
+            /**
+             * Gets the type url for SplitCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SplitCommand {
+
+            /** Properties of a SplitCommand. */
+            interface $Properties {
+
+                /** SplitCommand splitKey */
+                splitKey?: (Uint8Array|null);
+
+                /** SplitCommand newRegionId */
+                newRegionId?: (number|null);
+
+                /** SplitCommand newPeerIds */
+                newPeerIds?: (number[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a SplitCommand. */
+            type $Shape = cairn.raftcmd.SplitCommand.$Properties;
+        }
+
+        /**
+         * Properties of an AdminCommand.
+         * @deprecated Use cairn.raftcmd.AdminCommand.$Properties instead.
+         */
+        interface IAdminCommand extends cairn.raftcmd.AdminCommand.$Properties {
+        }
+
+        /** Represents an AdminCommand. */
+        class AdminCommand {
+
+            /**
+             * Constructs a new AdminCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.AdminCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AdminCommand split. */
+            split?: (cairn.raftcmd.SplitCommand.$Properties|null);
+
+            /** AdminCommand cmd. */
+            cmd?: "split";
+
+            /**
+             * Creates a new AdminCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AdminCommand instance
+             */
+            static create(properties: cairn.raftcmd.AdminCommand.$Shape): cairn.raftcmd.AdminCommand & cairn.raftcmd.AdminCommand.$Shape;
+            static create(properties?: cairn.raftcmd.AdminCommand.$Properties): cairn.raftcmd.AdminCommand;
+
+            /**
+             * Encodes the specified AdminCommand message. Does not implicitly {@link cairn.raftcmd.AdminCommand.verify|verify} messages.
+             * @param message AdminCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.AdminCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AdminCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.AdminCommand & cairn.raftcmd.AdminCommand.$Shape} AdminCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.AdminCommand & cairn.raftcmd.AdminCommand.$Shape;
+
+            /**
+             * Gets the type url for AdminCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AdminCommand {
+
+            /** Properties of an AdminCommand. */
+            interface $Properties {
+
+                /** AdminCommand split */
+                split?: (cairn.raftcmd.SplitCommand.$Properties|null);
+
+                /** AdminCommand cmd */
+                cmd?: "split";
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of an AdminCommand. */
+            type $Shape = {
+              split?: cairn.raftcmd.SplitCommand.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ cmd?: undefined; split?: null }|{ cmd?: "split"; split: cairn.raftcmd.SplitCommand.$Shape })
+            );
+        }
+
+        /**
+         * Properties of a CommandHeader.
+         * @deprecated Use cairn.raftcmd.CommandHeader.$Properties instead.
+         */
+        interface ICommandHeader extends cairn.raftcmd.CommandHeader.$Properties {
+        }
+
+        /** Represents a CommandHeader. */
+        class CommandHeader {
+
+            /**
+             * Constructs a new CommandHeader.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.CommandHeader.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CommandHeader regionId. */
+            regionId: number;
+
+            /** CommandHeader peer. */
+            peer?: (cairn.meta.Peer.$Properties|null);
+
+            /** CommandHeader regionEpoch. */
+            regionEpoch?: (cairn.meta.RegionEpoch.$Properties|null);
+
+            /** CommandHeader proposalId. */
+            proposalId: number;
+
+            /**
+             * Creates a new CommandHeader instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CommandHeader instance
+             */
+            static create(properties: cairn.raftcmd.CommandHeader.$Shape): cairn.raftcmd.CommandHeader & cairn.raftcmd.CommandHeader.$Shape;
+            static create(properties?: cairn.raftcmd.CommandHeader.$Properties): cairn.raftcmd.CommandHeader;
+
+            /**
+             * Encodes the specified CommandHeader message. Does not implicitly {@link cairn.raftcmd.CommandHeader.verify|verify} messages.
+             * @param message CommandHeader message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.CommandHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CommandHeader message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.CommandHeader & cairn.raftcmd.CommandHeader.$Shape} CommandHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.CommandHeader & cairn.raftcmd.CommandHeader.$Shape;
+
+            /**
+             * Gets the type url for CommandHeader
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommandHeader {
+
+            /** Properties of a CommandHeader. */
+            interface $Properties {
+
+                /** CommandHeader regionId */
+                regionId?: (number|null);
+
+                /** CommandHeader peer */
+                peer?: (cairn.meta.Peer.$Properties|null);
+
+                /** CommandHeader regionEpoch */
+                regionEpoch?: (cairn.meta.RegionEpoch.$Properties|null);
+
+                /** CommandHeader proposalId */
+                proposalId?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CommandHeader. */
+            type $Shape = cairn.raftcmd.CommandHeader.$Properties;
+        }
+
+        /**
+         * Properties of a RaftCommand.
+         * @deprecated Use cairn.raftcmd.RaftCommand.$Properties instead.
+         */
+        interface IRaftCommand extends cairn.raftcmd.RaftCommand.$Properties {
+        }
+
+        /** Represents a RaftCommand. */
+        class RaftCommand {
+
+            /**
+             * Constructs a new RaftCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.RaftCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** RaftCommand header. */
+            header?: (cairn.raftcmd.CommandHeader.$Properties|null);
+
+            /** RaftCommand writes. */
+            writes: cairn.raftcmd.WriteCommand.$Properties[];
+
+            /** RaftCommand admin. */
+            admin?: (cairn.raftcmd.AdminCommand.$Properties|null);
+
+            /**
+             * Creates a new RaftCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns RaftCommand instance
+             */
+            static create(properties: cairn.raftcmd.RaftCommand.$Shape): cairn.raftcmd.RaftCommand & cairn.raftcmd.RaftCommand.$Shape;
+            static create(properties?: cairn.raftcmd.RaftCommand.$Properties): cairn.raftcmd.RaftCommand;
+
+            /**
+             * Encodes the specified RaftCommand message. Does not implicitly {@link cairn.raftcmd.RaftCommand.verify|verify} messages.
+             * @param message RaftCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.RaftCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a RaftCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.RaftCommand & cairn.raftcmd.RaftCommand.$Shape} RaftCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.RaftCommand & cairn.raftcmd.RaftCommand.$Shape;
+
+            /**
+             * Gets the type url for RaftCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RaftCommand {
+
+            /** Properties of a RaftCommand. */
+            interface $Properties {
+
+                /** RaftCommand header */
+                header?: (cairn.raftcmd.CommandHeader.$Properties|null);
+
+                /** RaftCommand writes */
+                writes?: (cairn.raftcmd.WriteCommand.$Properties[]|null);
+
+                /** RaftCommand admin */
+                admin?: (cairn.raftcmd.AdminCommand.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a RaftCommand. */
+            type $Shape = {
+              header?: cairn.raftcmd.CommandHeader.$Shape|null;
+              writes?: cairn.raftcmd.WriteCommand.$Shape[]|null;
+              admin?: cairn.raftcmd.AdminCommand.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a ConfChangeContext.
+         * @deprecated Use cairn.raftcmd.ConfChangeContext.$Properties instead.
+         */
+        interface IConfChangeContext extends cairn.raftcmd.ConfChangeContext.$Properties {
+        }
+
+        /** Represents a ConfChangeContext. */
+        class ConfChangeContext {
+
+            /**
+             * Constructs a new ConfChangeContext.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.ConfChangeContext.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ConfChangeContext header. */
+            header?: (cairn.raftcmd.CommandHeader.$Properties|null);
+
+            /** ConfChangeContext peers. */
+            peers: cairn.meta.Peer.$Properties[];
+
+            /**
+             * Creates a new ConfChangeContext instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ConfChangeContext instance
+             */
+            static create(properties: cairn.raftcmd.ConfChangeContext.$Shape): cairn.raftcmd.ConfChangeContext & cairn.raftcmd.ConfChangeContext.$Shape;
+            static create(properties?: cairn.raftcmd.ConfChangeContext.$Properties): cairn.raftcmd.ConfChangeContext;
+
+            /**
+             * Encodes the specified ConfChangeContext message. Does not implicitly {@link cairn.raftcmd.ConfChangeContext.verify|verify} messages.
+             * @param message ConfChangeContext message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.ConfChangeContext.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ConfChangeContext message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.ConfChangeContext & cairn.raftcmd.ConfChangeContext.$Shape} ConfChangeContext
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.ConfChangeContext & cairn.raftcmd.ConfChangeContext.$Shape;
+
+            /**
+             * Gets the type url for ConfChangeContext
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ConfChangeContext {
+
+            /** Properties of a ConfChangeContext. */
+            interface $Properties {
+
+                /** ConfChangeContext header */
+                header?: (cairn.raftcmd.CommandHeader.$Properties|null);
+
+                /** ConfChangeContext peers */
+                peers?: (cairn.meta.Peer.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ConfChangeContext. */
+            type $Shape = cairn.raftcmd.ConfChangeContext.$Properties;
+        }
+
+        /** PeerState enum. */
+        enum PeerState {
+
+            /** PEER_NORMAL value */
+            PEER_NORMAL = 0,
+
+            /** PEER_APPLYING value */
+            PEER_APPLYING = 1,
+
+            /** PEER_TOMBSTONE value */
+            PEER_TOMBSTONE = 2
+        }
+
+        /**
+         * Properties of a RegionLocalState.
+         * @deprecated Use cairn.raftcmd.RegionLocalState.$Properties instead.
+         */
+        interface IRegionLocalState extends cairn.raftcmd.RegionLocalState.$Properties {
+        }
+
+        /** Represents a RegionLocalState. */
+        class RegionLocalState {
+
+            /**
+             * Constructs a new RegionLocalState.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.RegionLocalState.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** RegionLocalState region. */
+            region?: (cairn.meta.Region.$Properties|null);
+
+            /** RegionLocalState state. */
+            state: cairn.raftcmd.PeerState;
+
+            /**
+             * Creates a new RegionLocalState instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns RegionLocalState instance
+             */
+            static create(properties: cairn.raftcmd.RegionLocalState.$Shape): cairn.raftcmd.RegionLocalState & cairn.raftcmd.RegionLocalState.$Shape;
+            static create(properties?: cairn.raftcmd.RegionLocalState.$Properties): cairn.raftcmd.RegionLocalState;
+
+            /**
+             * Encodes the specified RegionLocalState message. Does not implicitly {@link cairn.raftcmd.RegionLocalState.verify|verify} messages.
+             * @param message RegionLocalState message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.RegionLocalState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a RegionLocalState message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.RegionLocalState & cairn.raftcmd.RegionLocalState.$Shape} RegionLocalState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.RegionLocalState & cairn.raftcmd.RegionLocalState.$Shape;
+
+            /**
+             * Gets the type url for RegionLocalState
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RegionLocalState {
+
+            /** Properties of a RegionLocalState. */
+            interface $Properties {
+
+                /** RegionLocalState region */
+                region?: (cairn.meta.Region.$Properties|null);
+
+                /** RegionLocalState state */
+                state?: (cairn.raftcmd.PeerState|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a RegionLocalState. */
+            type $Shape = cairn.raftcmd.RegionLocalState.$Properties;
+        }
+
+        /**
+         * Properties of an ApplyState.
+         * @deprecated Use cairn.raftcmd.ApplyState.$Properties instead.
+         */
+        interface IApplyState extends cairn.raftcmd.ApplyState.$Properties {
+        }
+
+        /** Represents an ApplyState. */
+        class ApplyState {
+
+            /**
+             * Constructs a new ApplyState.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.ApplyState.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ApplyState appliedIndex. */
+            appliedIndex: number;
+
+            /** ApplyState appliedTerm. */
+            appliedTerm: number;
+
+            /**
+             * Creates a new ApplyState instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ApplyState instance
+             */
+            static create(properties: cairn.raftcmd.ApplyState.$Shape): cairn.raftcmd.ApplyState & cairn.raftcmd.ApplyState.$Shape;
+            static create(properties?: cairn.raftcmd.ApplyState.$Properties): cairn.raftcmd.ApplyState;
+
+            /**
+             * Encodes the specified ApplyState message. Does not implicitly {@link cairn.raftcmd.ApplyState.verify|verify} messages.
+             * @param message ApplyState message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.ApplyState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an ApplyState message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.ApplyState & cairn.raftcmd.ApplyState.$Shape} ApplyState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.ApplyState & cairn.raftcmd.ApplyState.$Shape;
+
+            /**
+             * Gets the type url for ApplyState
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ApplyState {
+
+            /** Properties of an ApplyState. */
+            interface $Properties {
+
+                /** ApplyState appliedIndex */
+                appliedIndex?: (number|null);
+
+                /** ApplyState appliedTerm */
+                appliedTerm?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an ApplyState. */
+            type $Shape = cairn.raftcmd.ApplyState.$Properties;
+        }
+
+        /**
+         * Properties of a SnapshotData.
+         * @deprecated Use cairn.raftcmd.SnapshotData.$Properties instead.
+         */
+        interface ISnapshotData extends cairn.raftcmd.SnapshotData.$Properties {
+        }
+
+        /** Represents a SnapshotData. */
+        class SnapshotData {
+
+            /**
+             * Constructs a new SnapshotData.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.SnapshotData.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** SnapshotData region. */
+            region?: (cairn.meta.Region.$Properties|null);
+
+            /** SnapshotData pairs. */
+            pairs: cairn.raftcmd.SnapshotPair.$Properties[];
+
+            /**
+             * Creates a new SnapshotData instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns SnapshotData instance
+             */
+            static create(properties: cairn.raftcmd.SnapshotData.$Shape): cairn.raftcmd.SnapshotData & cairn.raftcmd.SnapshotData.$Shape;
+            static create(properties?: cairn.raftcmd.SnapshotData.$Properties): cairn.raftcmd.SnapshotData;
+
+            /**
+             * Encodes the specified SnapshotData message. Does not implicitly {@link cairn.raftcmd.SnapshotData.verify|verify} messages.
+             * @param message SnapshotData message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.SnapshotData.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SnapshotData message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.SnapshotData & cairn.raftcmd.SnapshotData.$Shape} SnapshotData
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.SnapshotData & cairn.raftcmd.SnapshotData.$Shape;
+
+            /**
+             * Gets the type url for SnapshotData
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotData {
+
+            /** Properties of a SnapshotData. */
+            interface $Properties {
+
+                /** SnapshotData region */
+                region?: (cairn.meta.Region.$Properties|null);
+
+                /** SnapshotData pairs */
+                pairs?: (cairn.raftcmd.SnapshotPair.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a SnapshotData. */
+            type $Shape = cairn.raftcmd.SnapshotData.$Properties;
+        }
+
+        /**
+         * Properties of a SnapshotPair.
+         * @deprecated Use cairn.raftcmd.SnapshotPair.$Properties instead.
+         */
+        interface ISnapshotPair extends cairn.raftcmd.SnapshotPair.$Properties {
+        }
+
+        /** Represents a SnapshotPair. */
+        class SnapshotPair {
+
+            /**
+             * Constructs a new SnapshotPair.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.raftcmd.SnapshotPair.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** SnapshotPair key. */
+            key: Uint8Array;
+
+            /** SnapshotPair value. */
+            value: Uint8Array;
+
+            /**
+             * Creates a new SnapshotPair instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns SnapshotPair instance
+             */
+            static create(properties: cairn.raftcmd.SnapshotPair.$Shape): cairn.raftcmd.SnapshotPair & cairn.raftcmd.SnapshotPair.$Shape;
+            static create(properties?: cairn.raftcmd.SnapshotPair.$Properties): cairn.raftcmd.SnapshotPair;
+
+            /**
+             * Encodes the specified SnapshotPair message. Does not implicitly {@link cairn.raftcmd.SnapshotPair.verify|verify} messages.
+             * @param message SnapshotPair message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.raftcmd.SnapshotPair.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SnapshotPair message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.raftcmd.SnapshotPair & cairn.raftcmd.SnapshotPair.$Shape} SnapshotPair
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.raftcmd.SnapshotPair & cairn.raftcmd.SnapshotPair.$Shape;
+
+            /**
+             * Gets the type url for SnapshotPair
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SnapshotPair {
+
+            /** Properties of a SnapshotPair. */
+            interface $Properties {
+
+                /** SnapshotPair key */
+                key?: (Uint8Array|null);
+
+                /** SnapshotPair value */
+                value?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a SnapshotPair. */
+            type $Shape = cairn.raftcmd.SnapshotPair.$Properties;
+        }
+    }
+
     /** Namespace kv. */
     namespace kv {
 
@@ -7125,6 +8118,595 @@ export namespace cairn {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+        }
+    }
+
+    /** Namespace pdstate. */
+    namespace pdstate {
+
+        /**
+         * Properties of a BootstrapCommand.
+         * @deprecated Use cairn.pdstate.BootstrapCommand.$Properties instead.
+         */
+        interface IBootstrapCommand extends cairn.pdstate.BootstrapCommand.$Properties {
+        }
+
+        /** Represents a BootstrapCommand. */
+        class BootstrapCommand {
+
+            /**
+             * Constructs a new BootstrapCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.BootstrapCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** BootstrapCommand clusterId. */
+            clusterId: number;
+
+            /** BootstrapCommand store. */
+            store?: (cairn.meta.Store.$Properties|null);
+
+            /** BootstrapCommand region. */
+            region?: (cairn.meta.Region.$Properties|null);
+
+            /** BootstrapCommand bootstrapTimeMs. */
+            bootstrapTimeMs: number;
+
+            /**
+             * Creates a new BootstrapCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns BootstrapCommand instance
+             */
+            static create(properties: cairn.pdstate.BootstrapCommand.$Shape): cairn.pdstate.BootstrapCommand & cairn.pdstate.BootstrapCommand.$Shape;
+            static create(properties?: cairn.pdstate.BootstrapCommand.$Properties): cairn.pdstate.BootstrapCommand;
+
+            /**
+             * Encodes the specified BootstrapCommand message. Does not implicitly {@link cairn.pdstate.BootstrapCommand.verify|verify} messages.
+             * @param message BootstrapCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.BootstrapCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a BootstrapCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.BootstrapCommand & cairn.pdstate.BootstrapCommand.$Shape} BootstrapCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.BootstrapCommand & cairn.pdstate.BootstrapCommand.$Shape;
+
+            /**
+             * Gets the type url for BootstrapCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace BootstrapCommand {
+
+            /** Properties of a BootstrapCommand. */
+            interface $Properties {
+
+                /** BootstrapCommand clusterId */
+                clusterId?: (number|null);
+
+                /** BootstrapCommand store */
+                store?: (cairn.meta.Store.$Properties|null);
+
+                /** BootstrapCommand region */
+                region?: (cairn.meta.Region.$Properties|null);
+
+                /** BootstrapCommand bootstrapTimeMs */
+                bootstrapTimeMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a BootstrapCommand. */
+            type $Shape = cairn.pdstate.BootstrapCommand.$Properties;
+        }
+
+        /**
+         * Properties of an AllocIdWindowCommand.
+         * @deprecated Use cairn.pdstate.AllocIdWindowCommand.$Properties instead.
+         */
+        interface IAllocIdWindowCommand extends cairn.pdstate.AllocIdWindowCommand.$Properties {
+        }
+
+        /** Represents an AllocIdWindowCommand. */
+        class AllocIdWindowCommand {
+
+            /**
+             * Constructs a new AllocIdWindowCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.AllocIdWindowCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AllocIdWindowCommand end. */
+            end: number;
+
+            /**
+             * Creates a new AllocIdWindowCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AllocIdWindowCommand instance
+             */
+            static create(properties: cairn.pdstate.AllocIdWindowCommand.$Shape): cairn.pdstate.AllocIdWindowCommand & cairn.pdstate.AllocIdWindowCommand.$Shape;
+            static create(properties?: cairn.pdstate.AllocIdWindowCommand.$Properties): cairn.pdstate.AllocIdWindowCommand;
+
+            /**
+             * Encodes the specified AllocIdWindowCommand message. Does not implicitly {@link cairn.pdstate.AllocIdWindowCommand.verify|verify} messages.
+             * @param message AllocIdWindowCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.AllocIdWindowCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AllocIdWindowCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.AllocIdWindowCommand & cairn.pdstate.AllocIdWindowCommand.$Shape} AllocIdWindowCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.AllocIdWindowCommand & cairn.pdstate.AllocIdWindowCommand.$Shape;
+
+            /**
+             * Gets the type url for AllocIdWindowCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AllocIdWindowCommand {
+
+            /** Properties of an AllocIdWindowCommand. */
+            interface $Properties {
+
+                /** AllocIdWindowCommand end */
+                end?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AllocIdWindowCommand. */
+            type $Shape = cairn.pdstate.AllocIdWindowCommand.$Properties;
+        }
+
+        /**
+         * Properties of a TsoWindowCommand.
+         * @deprecated Use cairn.pdstate.TsoWindowCommand.$Properties instead.
+         */
+        interface ITsoWindowCommand extends cairn.pdstate.TsoWindowCommand.$Properties {
+        }
+
+        /** Represents a TsoWindowCommand. */
+        class TsoWindowCommand {
+
+            /**
+             * Constructs a new TsoWindowCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.TsoWindowCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TsoWindowCommand physicalLimitMs. */
+            physicalLimitMs: number;
+
+            /**
+             * Creates a new TsoWindowCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TsoWindowCommand instance
+             */
+            static create(properties: cairn.pdstate.TsoWindowCommand.$Shape): cairn.pdstate.TsoWindowCommand & cairn.pdstate.TsoWindowCommand.$Shape;
+            static create(properties?: cairn.pdstate.TsoWindowCommand.$Properties): cairn.pdstate.TsoWindowCommand;
+
+            /**
+             * Encodes the specified TsoWindowCommand message. Does not implicitly {@link cairn.pdstate.TsoWindowCommand.verify|verify} messages.
+             * @param message TsoWindowCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.TsoWindowCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TsoWindowCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.TsoWindowCommand & cairn.pdstate.TsoWindowCommand.$Shape} TsoWindowCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.TsoWindowCommand & cairn.pdstate.TsoWindowCommand.$Shape;
+
+            /**
+             * Gets the type url for TsoWindowCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TsoWindowCommand {
+
+            /** Properties of a TsoWindowCommand. */
+            interface $Properties {
+
+                /** TsoWindowCommand physicalLimitMs */
+                physicalLimitMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TsoWindowCommand. */
+            type $Shape = cairn.pdstate.TsoWindowCommand.$Properties;
+        }
+
+        /**
+         * Properties of a PutStoreCommand.
+         * @deprecated Use cairn.pdstate.PutStoreCommand.$Properties instead.
+         */
+        interface IPutStoreCommand extends cairn.pdstate.PutStoreCommand.$Properties {
+        }
+
+        /** Represents a PutStoreCommand. */
+        class PutStoreCommand {
+
+            /**
+             * Constructs a new PutStoreCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.PutStoreCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PutStoreCommand store. */
+            store?: (cairn.meta.Store.$Properties|null);
+
+            /**
+             * Creates a new PutStoreCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PutStoreCommand instance
+             */
+            static create(properties: cairn.pdstate.PutStoreCommand.$Shape): cairn.pdstate.PutStoreCommand & cairn.pdstate.PutStoreCommand.$Shape;
+            static create(properties?: cairn.pdstate.PutStoreCommand.$Properties): cairn.pdstate.PutStoreCommand;
+
+            /**
+             * Encodes the specified PutStoreCommand message. Does not implicitly {@link cairn.pdstate.PutStoreCommand.verify|verify} messages.
+             * @param message PutStoreCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.PutStoreCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PutStoreCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.PutStoreCommand & cairn.pdstate.PutStoreCommand.$Shape} PutStoreCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.PutStoreCommand & cairn.pdstate.PutStoreCommand.$Shape;
+
+            /**
+             * Gets the type url for PutStoreCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutStoreCommand {
+
+            /** Properties of a PutStoreCommand. */
+            interface $Properties {
+
+                /** PutStoreCommand store */
+                store?: (cairn.meta.Store.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PutStoreCommand. */
+            type $Shape = cairn.pdstate.PutStoreCommand.$Properties;
+        }
+
+        /**
+         * Properties of a PutRegionsCommand.
+         * @deprecated Use cairn.pdstate.PutRegionsCommand.$Properties instead.
+         */
+        interface IPutRegionsCommand extends cairn.pdstate.PutRegionsCommand.$Properties {
+        }
+
+        /** Represents a PutRegionsCommand. */
+        class PutRegionsCommand {
+
+            /**
+             * Constructs a new PutRegionsCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.PutRegionsCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PutRegionsCommand regions. */
+            regions: cairn.meta.Region.$Properties[];
+
+            /**
+             * Creates a new PutRegionsCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PutRegionsCommand instance
+             */
+            static create(properties: cairn.pdstate.PutRegionsCommand.$Shape): cairn.pdstate.PutRegionsCommand & cairn.pdstate.PutRegionsCommand.$Shape;
+            static create(properties?: cairn.pdstate.PutRegionsCommand.$Properties): cairn.pdstate.PutRegionsCommand;
+
+            /**
+             * Encodes the specified PutRegionsCommand message. Does not implicitly {@link cairn.pdstate.PutRegionsCommand.verify|verify} messages.
+             * @param message PutRegionsCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.PutRegionsCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PutRegionsCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.PutRegionsCommand & cairn.pdstate.PutRegionsCommand.$Shape} PutRegionsCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.PutRegionsCommand & cairn.pdstate.PutRegionsCommand.$Shape;
+
+            /**
+             * Gets the type url for PutRegionsCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutRegionsCommand {
+
+            /** Properties of a PutRegionsCommand. */
+            interface $Properties {
+
+                /** PutRegionsCommand regions */
+                regions?: (cairn.meta.Region.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PutRegionsCommand. */
+            type $Shape = cairn.pdstate.PutRegionsCommand.$Properties;
+        }
+
+        /**
+         * Properties of a PdCommand.
+         * @deprecated Use cairn.pdstate.PdCommand.$Properties instead.
+         */
+        interface IPdCommand extends cairn.pdstate.PdCommand.$Properties {
+        }
+
+        /** Represents a PdCommand. */
+        class PdCommand {
+
+            /**
+             * Constructs a new PdCommand.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.PdCommand.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PdCommand bootstrap. */
+            bootstrap?: (cairn.pdstate.BootstrapCommand.$Properties|null);
+
+            /** PdCommand allocIdWindow. */
+            allocIdWindow?: (cairn.pdstate.AllocIdWindowCommand.$Properties|null);
+
+            /** PdCommand tsoWindow. */
+            tsoWindow?: (cairn.pdstate.TsoWindowCommand.$Properties|null);
+
+            /** PdCommand putStore. */
+            putStore?: (cairn.pdstate.PutStoreCommand.$Properties|null);
+
+            /** PdCommand putRegions. */
+            putRegions?: (cairn.pdstate.PutRegionsCommand.$Properties|null);
+
+            /** PdCommand cmd. */
+            cmd?: ("bootstrap"|"allocIdWindow"|"tsoWindow"|"putStore"|"putRegions");
+
+            /**
+             * Creates a new PdCommand instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PdCommand instance
+             */
+            static create(properties: cairn.pdstate.PdCommand.$Shape): cairn.pdstate.PdCommand & cairn.pdstate.PdCommand.$Shape;
+            static create(properties?: cairn.pdstate.PdCommand.$Properties): cairn.pdstate.PdCommand;
+
+            /**
+             * Encodes the specified PdCommand message. Does not implicitly {@link cairn.pdstate.PdCommand.verify|verify} messages.
+             * @param message PdCommand message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.PdCommand.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PdCommand message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.PdCommand & cairn.pdstate.PdCommand.$Shape} PdCommand
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.PdCommand & cairn.pdstate.PdCommand.$Shape;
+
+            /**
+             * Gets the type url for PdCommand
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PdCommand {
+
+            /** Properties of a PdCommand. */
+            interface $Properties {
+
+                /** PdCommand bootstrap */
+                bootstrap?: (cairn.pdstate.BootstrapCommand.$Properties|null);
+
+                /** PdCommand allocIdWindow */
+                allocIdWindow?: (cairn.pdstate.AllocIdWindowCommand.$Properties|null);
+
+                /** PdCommand tsoWindow */
+                tsoWindow?: (cairn.pdstate.TsoWindowCommand.$Properties|null);
+
+                /** PdCommand putStore */
+                putStore?: (cairn.pdstate.PutStoreCommand.$Properties|null);
+
+                /** PdCommand putRegions */
+                putRegions?: (cairn.pdstate.PutRegionsCommand.$Properties|null);
+
+                /** PdCommand cmd */
+                cmd?: ("bootstrap"|"allocIdWindow"|"tsoWindow"|"putStore"|"putRegions");
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of a PdCommand. */
+            type $Shape = {
+              bootstrap?: cairn.pdstate.BootstrapCommand.$Shape|null;
+              allocIdWindow?: cairn.pdstate.AllocIdWindowCommand.$Shape|null;
+              tsoWindow?: cairn.pdstate.TsoWindowCommand.$Shape|null;
+              putStore?: cairn.pdstate.PutStoreCommand.$Shape|null;
+              putRegions?: cairn.pdstate.PutRegionsCommand.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ cmd?: undefined; bootstrap?: null; allocIdWindow?: null; tsoWindow?: null; putStore?: null; putRegions?: null }|{ cmd?: "bootstrap"; bootstrap: cairn.pdstate.BootstrapCommand.$Shape; allocIdWindow?: null; tsoWindow?: null; putStore?: null; putRegions?: null }|{ cmd?: "allocIdWindow"; bootstrap?: null; allocIdWindow: cairn.pdstate.AllocIdWindowCommand.$Shape; tsoWindow?: null; putStore?: null; putRegions?: null }|{ cmd?: "tsoWindow"; bootstrap?: null; allocIdWindow?: null; tsoWindow: cairn.pdstate.TsoWindowCommand.$Shape; putStore?: null; putRegions?: null }|{ cmd?: "putStore"; bootstrap?: null; allocIdWindow?: null; tsoWindow?: null; putStore: cairn.pdstate.PutStoreCommand.$Shape; putRegions?: null }|{ cmd?: "putRegions"; bootstrap?: null; allocIdWindow?: null; tsoWindow?: null; putStore?: null; putRegions: cairn.pdstate.PutRegionsCommand.$Shape })
+            );
+        }
+
+        /**
+         * Properties of a ClusterState.
+         * @deprecated Use cairn.pdstate.ClusterState.$Properties instead.
+         */
+        interface IClusterState extends cairn.pdstate.ClusterState.$Properties {
+        }
+
+        /** Represents a ClusterState. */
+        class ClusterState {
+
+            /**
+             * Constructs a new ClusterState.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.pdstate.ClusterState.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ClusterState clusterId. */
+            clusterId: number;
+
+            /** ClusterState bootstrapped. */
+            bootstrapped: boolean;
+
+            /** ClusterState bootstrapTimeMs. */
+            bootstrapTimeMs: number;
+
+            /** ClusterState idAllocatedEnd. */
+            idAllocatedEnd: number;
+
+            /** ClusterState tsoPhysicalLimitMs. */
+            tsoPhysicalLimitMs: number;
+
+            /**
+             * Creates a new ClusterState instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ClusterState instance
+             */
+            static create(properties: cairn.pdstate.ClusterState.$Shape): cairn.pdstate.ClusterState & cairn.pdstate.ClusterState.$Shape;
+            static create(properties?: cairn.pdstate.ClusterState.$Properties): cairn.pdstate.ClusterState;
+
+            /**
+             * Encodes the specified ClusterState message. Does not implicitly {@link cairn.pdstate.ClusterState.verify|verify} messages.
+             * @param message ClusterState message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.pdstate.ClusterState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ClusterState message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.pdstate.ClusterState & cairn.pdstate.ClusterState.$Shape} ClusterState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.pdstate.ClusterState & cairn.pdstate.ClusterState.$Shape;
+
+            /**
+             * Gets the type url for ClusterState
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ClusterState {
+
+            /** Properties of a ClusterState. */
+            interface $Properties {
+
+                /** ClusterState clusterId */
+                clusterId?: (number|null);
+
+                /** ClusterState bootstrapped */
+                bootstrapped?: (boolean|null);
+
+                /** ClusterState bootstrapTimeMs */
+                bootstrapTimeMs?: (number|null);
+
+                /** ClusterState idAllocatedEnd */
+                idAllocatedEnd?: (number|null);
+
+                /** ClusterState tsoPhysicalLimitMs */
+                tsoPhysicalLimitMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ClusterState. */
+            type $Shape = cairn.pdstate.ClusterState.$Properties;
         }
     }
 

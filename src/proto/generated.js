@@ -1920,6 +1920,1293 @@ export const cairn = $root.cairn = (() => {
         return raft;
     })();
 
+    cairn.raftcmd = (function() {
+
+        const raftcmd = {};
+
+        raftcmd.PutCommand = (function() {
+
+            const PutCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PutCommand.prototype.key = $util.newBuffer([]);
+            PutCommand.prototype.value = $util.newBuffer([]);
+
+            PutCommand.create = function(properties) {
+                return new PutCommand(properties);
+            };
+
+            PutCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value.length)
+                    w.uint32(18).bytes(m.value);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PutCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.PutCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.value = v;
+                            else
+                                delete m.value;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PutCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.PutCommand";
+            };
+
+            return PutCommand;
+        })();
+
+        raftcmd.DeleteCommand = (function() {
+
+            const DeleteCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            DeleteCommand.prototype.key = $util.newBuffer([]);
+
+            DeleteCommand.create = function(properties) {
+                return new DeleteCommand(properties);
+            };
+
+            DeleteCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            DeleteCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.DeleteCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            DeleteCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.DeleteCommand";
+            };
+
+            return DeleteCommand;
+        })();
+
+        raftcmd.WriteCommand = (function() {
+
+            const WriteCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            WriteCommand.prototype.put = null;
+            WriteCommand.prototype["delete"] = null;
+
+            let $oneOfFields;
+
+            $Object.defineProperty(WriteCommand.prototype, "cmd", {
+                get: $util.oneOfGetter($oneOfFields = ["put", "delete"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            WriteCommand.create = function(properties) {
+                return new WriteCommand(properties);
+            };
+
+            WriteCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.put != null && $Object.hasOwnProperty.call(m, "put"))
+                    $root.cairn.raftcmd.PutCommand.encode(m.put, w.uint32(10).fork(), q + 1).ldelim();
+                if (m["delete"] != null && $Object.hasOwnProperty.call(m, "delete"))
+                    $root.cairn.raftcmd.DeleteCommand.encode(m["delete"], w.uint32(18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            WriteCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.WriteCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.put = $root.cairn.raftcmd.PutCommand.decode(r, r.size(), $undefined, q + 1, m.put);
+                            m.cmd = "put";
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m["delete"] = $root.cairn.raftcmd.DeleteCommand.decode(r, r.size(), $undefined, q + 1, m["delete"]);
+                            m.cmd = "delete";
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            WriteCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.WriteCommand";
+            };
+
+            return WriteCommand;
+        })();
+
+        raftcmd.SplitCommand = (function() {
+
+            const SplitCommand = function (p) {
+                this.newPeerIds = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SplitCommand.prototype.splitKey = $util.newBuffer([]);
+            SplitCommand.prototype.newRegionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            SplitCommand.prototype.newPeerIds = $util.emptyArray;
+
+            SplitCommand.create = function(properties) {
+                return new SplitCommand(properties);
+            };
+
+            SplitCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.splitKey != null && $Object.hasOwnProperty.call(m, "splitKey") && m.splitKey.length)
+                    w.uint32(10).bytes(m.splitKey);
+                if (m.newRegionId != null && $Object.hasOwnProperty.call(m, "newRegionId") && (typeof m.newRegionId === "object" ? m.newRegionId.low || m.newRegionId.high : m.newRegionId !== 0))
+                    w.uint32(16).uint64(m.newRegionId);
+                if (m.newPeerIds != null && m.newPeerIds.length) {
+                    w.uint32(26).uint64s(m.newPeerIds);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SplitCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.SplitCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.splitKey = v;
+                            else
+                                delete m.splitKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.newRegionId = v;
+                            else
+                                delete m.newRegionId;
+                            continue;
+                        }
+                    case 3: {
+                            if (u === 2) {
+                                if (!(m.newPeerIds && m.newPeerIds.length))
+                                    m.newPeerIds = [];
+                                r.uint64s(m.newPeerIds);
+                                continue;
+                            }
+                            if (u !== 0)
+                                break;
+                            if (!(m.newPeerIds && m.newPeerIds.length))
+                                m.newPeerIds = [];
+                            m.newPeerIds.push(r.uint64());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SplitCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.SplitCommand";
+            };
+
+            return SplitCommand;
+        })();
+
+        raftcmd.AdminCommand = (function() {
+
+            const AdminCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AdminCommand.prototype.split = null;
+
+            let $oneOfFields;
+
+            $Object.defineProperty(AdminCommand.prototype, "cmd", {
+                get: $util.oneOfGetter($oneOfFields = ["split"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            AdminCommand.create = function(properties) {
+                return new AdminCommand(properties);
+            };
+
+            AdminCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.split != null && $Object.hasOwnProperty.call(m, "split"))
+                    $root.cairn.raftcmd.SplitCommand.encode(m.split, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AdminCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.AdminCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.split = $root.cairn.raftcmd.SplitCommand.decode(r, r.size(), $undefined, q + 1, m.split);
+                            m.cmd = "split";
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AdminCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.AdminCommand";
+            };
+
+            return AdminCommand;
+        })();
+
+        raftcmd.CommandHeader = (function() {
+
+            const CommandHeader = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CommandHeader.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CommandHeader.prototype.peer = null;
+            CommandHeader.prototype.regionEpoch = null;
+            CommandHeader.prototype.proposalId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            CommandHeader.create = function(properties) {
+                return new CommandHeader(properties);
+            };
+
+            CommandHeader.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionId != null && $Object.hasOwnProperty.call(m, "regionId") && (typeof m.regionId === "object" ? m.regionId.low || m.regionId.high : m.regionId !== 0))
+                    w.uint32(8).uint64(m.regionId);
+                if (m.peer != null && $Object.hasOwnProperty.call(m, "peer"))
+                    $root.cairn.meta.Peer.encode(m.peer, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.regionEpoch != null && $Object.hasOwnProperty.call(m, "regionEpoch"))
+                    $root.cairn.meta.RegionEpoch.encode(m.regionEpoch, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.proposalId != null && $Object.hasOwnProperty.call(m, "proposalId") && (typeof m.proposalId === "object" ? m.proposalId.low || m.proposalId.high : m.proposalId !== 0))
+                    w.uint32(32).uint64(m.proposalId);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CommandHeader.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.CommandHeader();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.regionId = v;
+                            else
+                                delete m.regionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.peer = $root.cairn.meta.Peer.decode(r, r.size(), $undefined, q + 1, m.peer);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.regionEpoch = $root.cairn.meta.RegionEpoch.decode(r, r.size(), $undefined, q + 1, m.regionEpoch);
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.proposalId = v;
+                            else
+                                delete m.proposalId;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CommandHeader.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.CommandHeader";
+            };
+
+            return CommandHeader;
+        })();
+
+        raftcmd.RaftCommand = (function() {
+
+            const RaftCommand = function (p) {
+                this.writes = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            RaftCommand.prototype.header = null;
+            RaftCommand.prototype.writes = $util.emptyArray;
+            RaftCommand.prototype.admin = null;
+
+            RaftCommand.create = function(properties) {
+                return new RaftCommand(properties);
+            };
+
+            RaftCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.header != null && $Object.hasOwnProperty.call(m, "header"))
+                    $root.cairn.raftcmd.CommandHeader.encode(m.header, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.writes != null && m.writes.length) {
+                    for (var i = 0; i < m.writes.length; ++i)
+                        $root.cairn.raftcmd.WriteCommand.encode(m.writes[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.admin != null && $Object.hasOwnProperty.call(m, "admin"))
+                    $root.cairn.raftcmd.AdminCommand.encode(m.admin, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            RaftCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.RaftCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.header = $root.cairn.raftcmd.CommandHeader.decode(r, r.size(), $undefined, q + 1, m.header);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.writes && m.writes.length))
+                                m.writes = [];
+                            m.writes.push($root.cairn.raftcmd.WriteCommand.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.admin = $root.cairn.raftcmd.AdminCommand.decode(r, r.size(), $undefined, q + 1, m.admin);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            RaftCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.RaftCommand";
+            };
+
+            return RaftCommand;
+        })();
+
+        raftcmd.ConfChangeContext = (function() {
+
+            const ConfChangeContext = function (p) {
+                this.peers = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ConfChangeContext.prototype.header = null;
+            ConfChangeContext.prototype.peers = $util.emptyArray;
+
+            ConfChangeContext.create = function(properties) {
+                return new ConfChangeContext(properties);
+            };
+
+            ConfChangeContext.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.header != null && $Object.hasOwnProperty.call(m, "header"))
+                    $root.cairn.raftcmd.CommandHeader.encode(m.header, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.peers != null && m.peers.length) {
+                    for (var i = 0; i < m.peers.length; ++i)
+                        $root.cairn.meta.Peer.encode(m.peers[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ConfChangeContext.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.ConfChangeContext();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.header = $root.cairn.raftcmd.CommandHeader.decode(r, r.size(), $undefined, q + 1, m.header);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.peers && m.peers.length))
+                                m.peers = [];
+                            m.peers.push($root.cairn.meta.Peer.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ConfChangeContext.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.ConfChangeContext";
+            };
+
+            return ConfChangeContext;
+        })();
+
+        raftcmd.PeerState = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "PEER_NORMAL"] = 0;
+            values[valuesById[1] = "PEER_APPLYING"] = 1;
+            values[valuesById[2] = "PEER_TOMBSTONE"] = 2;
+            return values;
+        })();
+
+        raftcmd.RegionLocalState = (function() {
+
+            const RegionLocalState = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            RegionLocalState.prototype.region = null;
+            RegionLocalState.prototype.state = 0;
+
+            RegionLocalState.create = function(properties) {
+                return new RegionLocalState(properties);
+            };
+
+            RegionLocalState.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.region != null && $Object.hasOwnProperty.call(m, "region"))
+                    $root.cairn.meta.Region.encode(m.region, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.state != null && $Object.hasOwnProperty.call(m, "state") && m.state !== 0)
+                    w.uint32(16).int32(m.state);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            RegionLocalState.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.RegionLocalState();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.region = $root.cairn.meta.Region.decode(r, r.size(), $undefined, q + 1, m.region);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.state = v;
+                            else
+                                delete m.state;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            RegionLocalState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.RegionLocalState";
+            };
+
+            return RegionLocalState;
+        })();
+
+        raftcmd.ApplyState = (function() {
+
+            const ApplyState = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ApplyState.prototype.appliedIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ApplyState.prototype.appliedTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            ApplyState.create = function(properties) {
+                return new ApplyState(properties);
+            };
+
+            ApplyState.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.appliedIndex != null && $Object.hasOwnProperty.call(m, "appliedIndex") && (typeof m.appliedIndex === "object" ? m.appliedIndex.low || m.appliedIndex.high : m.appliedIndex !== 0))
+                    w.uint32(8).uint64(m.appliedIndex);
+                if (m.appliedTerm != null && $Object.hasOwnProperty.call(m, "appliedTerm") && (typeof m.appliedTerm === "object" ? m.appliedTerm.low || m.appliedTerm.high : m.appliedTerm !== 0))
+                    w.uint32(16).uint64(m.appliedTerm);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ApplyState.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.ApplyState();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.appliedIndex = v;
+                            else
+                                delete m.appliedIndex;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.appliedTerm = v;
+                            else
+                                delete m.appliedTerm;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ApplyState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.ApplyState";
+            };
+
+            return ApplyState;
+        })();
+
+        raftcmd.SnapshotData = (function() {
+
+            const SnapshotData = function (p) {
+                this.pairs = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SnapshotData.prototype.region = null;
+            SnapshotData.prototype.pairs = $util.emptyArray;
+
+            SnapshotData.create = function(properties) {
+                return new SnapshotData(properties);
+            };
+
+            SnapshotData.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.region != null && $Object.hasOwnProperty.call(m, "region"))
+                    $root.cairn.meta.Region.encode(m.region, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.pairs != null && m.pairs.length) {
+                    for (var i = 0; i < m.pairs.length; ++i)
+                        $root.cairn.raftcmd.SnapshotPair.encode(m.pairs[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SnapshotData.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.SnapshotData();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.region = $root.cairn.meta.Region.decode(r, r.size(), $undefined, q + 1, m.region);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pairs && m.pairs.length))
+                                m.pairs = [];
+                            m.pairs.push($root.cairn.raftcmd.SnapshotPair.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SnapshotData.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.SnapshotData";
+            };
+
+            return SnapshotData;
+        })();
+
+        raftcmd.SnapshotPair = (function() {
+
+            const SnapshotPair = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SnapshotPair.prototype.key = $util.newBuffer([]);
+            SnapshotPair.prototype.value = $util.newBuffer([]);
+
+            SnapshotPair.create = function(properties) {
+                return new SnapshotPair(properties);
+            };
+
+            SnapshotPair.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value.length)
+                    w.uint32(18).bytes(m.value);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SnapshotPair.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.raftcmd.SnapshotPair();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.value = v;
+                            else
+                                delete m.value;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SnapshotPair.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.raftcmd.SnapshotPair";
+            };
+
+            return SnapshotPair;
+        })();
+
+        return raftcmd;
+    })();
+
     cairn.kv = (function() {
 
         const kv = {};
@@ -9014,6 +10301,779 @@ export const cairn = $root.cairn = (() => {
         })();
 
         return pd;
+    })();
+
+    cairn.pdstate = (function() {
+
+        const pdstate = {};
+
+        pdstate.BootstrapCommand = (function() {
+
+            const BootstrapCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            BootstrapCommand.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            BootstrapCommand.prototype.store = null;
+            BootstrapCommand.prototype.region = null;
+            BootstrapCommand.prototype.bootstrapTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            BootstrapCommand.create = function(properties) {
+                return new BootstrapCommand(properties);
+            };
+
+            BootstrapCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && (typeof m.clusterId === "object" ? m.clusterId.low || m.clusterId.high : m.clusterId !== 0))
+                    w.uint32(8).uint64(m.clusterId);
+                if (m.store != null && $Object.hasOwnProperty.call(m, "store"))
+                    $root.cairn.meta.Store.encode(m.store, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.region != null && $Object.hasOwnProperty.call(m, "region"))
+                    $root.cairn.meta.Region.encode(m.region, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.bootstrapTimeMs != null && $Object.hasOwnProperty.call(m, "bootstrapTimeMs") && (typeof m.bootstrapTimeMs === "object" ? m.bootstrapTimeMs.low || m.bootstrapTimeMs.high : m.bootstrapTimeMs !== 0))
+                    w.uint32(32).uint64(m.bootstrapTimeMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            BootstrapCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.BootstrapCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.store = $root.cairn.meta.Store.decode(r, r.size(), $undefined, q + 1, m.store);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.region = $root.cairn.meta.Region.decode(r, r.size(), $undefined, q + 1, m.region);
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.bootstrapTimeMs = v;
+                            else
+                                delete m.bootstrapTimeMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            BootstrapCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.BootstrapCommand";
+            };
+
+            return BootstrapCommand;
+        })();
+
+        pdstate.AllocIdWindowCommand = (function() {
+
+            const AllocIdWindowCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AllocIdWindowCommand.prototype.end = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            AllocIdWindowCommand.create = function(properties) {
+                return new AllocIdWindowCommand(properties);
+            };
+
+            AllocIdWindowCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.end != null && $Object.hasOwnProperty.call(m, "end") && (typeof m.end === "object" ? m.end.low || m.end.high : m.end !== 0))
+                    w.uint32(8).uint64(m.end);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AllocIdWindowCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.AllocIdWindowCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.end = v;
+                            else
+                                delete m.end;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AllocIdWindowCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.AllocIdWindowCommand";
+            };
+
+            return AllocIdWindowCommand;
+        })();
+
+        pdstate.TsoWindowCommand = (function() {
+
+            const TsoWindowCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TsoWindowCommand.prototype.physicalLimitMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            TsoWindowCommand.create = function(properties) {
+                return new TsoWindowCommand(properties);
+            };
+
+            TsoWindowCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.physicalLimitMs != null && $Object.hasOwnProperty.call(m, "physicalLimitMs") && (typeof m.physicalLimitMs === "object" ? m.physicalLimitMs.low || m.physicalLimitMs.high : m.physicalLimitMs !== 0))
+                    w.uint32(8).uint64(m.physicalLimitMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TsoWindowCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.TsoWindowCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.physicalLimitMs = v;
+                            else
+                                delete m.physicalLimitMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TsoWindowCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.TsoWindowCommand";
+            };
+
+            return TsoWindowCommand;
+        })();
+
+        pdstate.PutStoreCommand = (function() {
+
+            const PutStoreCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PutStoreCommand.prototype.store = null;
+
+            PutStoreCommand.create = function(properties) {
+                return new PutStoreCommand(properties);
+            };
+
+            PutStoreCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.store != null && $Object.hasOwnProperty.call(m, "store"))
+                    $root.cairn.meta.Store.encode(m.store, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PutStoreCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.PutStoreCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.store = $root.cairn.meta.Store.decode(r, r.size(), $undefined, q + 1, m.store);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PutStoreCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.PutStoreCommand";
+            };
+
+            return PutStoreCommand;
+        })();
+
+        pdstate.PutRegionsCommand = (function() {
+
+            const PutRegionsCommand = function (p) {
+                this.regions = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PutRegionsCommand.prototype.regions = $util.emptyArray;
+
+            PutRegionsCommand.create = function(properties) {
+                return new PutRegionsCommand(properties);
+            };
+
+            PutRegionsCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regions != null && m.regions.length) {
+                    for (var i = 0; i < m.regions.length; ++i)
+                        $root.cairn.meta.Region.encode(m.regions[i], w.uint32(10).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PutRegionsCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.PutRegionsCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.regions && m.regions.length))
+                                m.regions = [];
+                            m.regions.push($root.cairn.meta.Region.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PutRegionsCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.PutRegionsCommand";
+            };
+
+            return PutRegionsCommand;
+        })();
+
+        pdstate.PdCommand = (function() {
+
+            const PdCommand = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PdCommand.prototype.bootstrap = null;
+            PdCommand.prototype.allocIdWindow = null;
+            PdCommand.prototype.tsoWindow = null;
+            PdCommand.prototype.putStore = null;
+            PdCommand.prototype.putRegions = null;
+
+            let $oneOfFields;
+
+            $Object.defineProperty(PdCommand.prototype, "cmd", {
+                get: $util.oneOfGetter($oneOfFields = ["bootstrap", "allocIdWindow", "tsoWindow", "putStore", "putRegions"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            PdCommand.create = function(properties) {
+                return new PdCommand(properties);
+            };
+
+            PdCommand.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.bootstrap != null && $Object.hasOwnProperty.call(m, "bootstrap"))
+                    $root.cairn.pdstate.BootstrapCommand.encode(m.bootstrap, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.allocIdWindow != null && $Object.hasOwnProperty.call(m, "allocIdWindow"))
+                    $root.cairn.pdstate.AllocIdWindowCommand.encode(m.allocIdWindow, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.tsoWindow != null && $Object.hasOwnProperty.call(m, "tsoWindow"))
+                    $root.cairn.pdstate.TsoWindowCommand.encode(m.tsoWindow, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.putStore != null && $Object.hasOwnProperty.call(m, "putStore"))
+                    $root.cairn.pdstate.PutStoreCommand.encode(m.putStore, w.uint32(34).fork(), q + 1).ldelim();
+                if (m.putRegions != null && $Object.hasOwnProperty.call(m, "putRegions"))
+                    $root.cairn.pdstate.PutRegionsCommand.encode(m.putRegions, w.uint32(42).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PdCommand.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.PdCommand();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.bootstrap = $root.cairn.pdstate.BootstrapCommand.decode(r, r.size(), $undefined, q + 1, m.bootstrap);
+                            m.cmd = "bootstrap";
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.allocIdWindow = $root.cairn.pdstate.AllocIdWindowCommand.decode(r, r.size(), $undefined, q + 1, m.allocIdWindow);
+                            m.cmd = "allocIdWindow";
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.tsoWindow = $root.cairn.pdstate.TsoWindowCommand.decode(r, r.size(), $undefined, q + 1, m.tsoWindow);
+                            m.cmd = "tsoWindow";
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            m.putStore = $root.cairn.pdstate.PutStoreCommand.decode(r, r.size(), $undefined, q + 1, m.putStore);
+                            m.cmd = "putStore";
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            m.putRegions = $root.cairn.pdstate.PutRegionsCommand.decode(r, r.size(), $undefined, q + 1, m.putRegions);
+                            m.cmd = "putRegions";
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PdCommand.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.PdCommand";
+            };
+
+            return PdCommand;
+        })();
+
+        pdstate.ClusterState = (function() {
+
+            const ClusterState = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ClusterState.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ClusterState.prototype.bootstrapped = false;
+            ClusterState.prototype.bootstrapTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ClusterState.prototype.idAllocatedEnd = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ClusterState.prototype.tsoPhysicalLimitMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            ClusterState.create = function(properties) {
+                return new ClusterState(properties);
+            };
+
+            ClusterState.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && (typeof m.clusterId === "object" ? m.clusterId.low || m.clusterId.high : m.clusterId !== 0))
+                    w.uint32(8).uint64(m.clusterId);
+                if (m.bootstrapped != null && $Object.hasOwnProperty.call(m, "bootstrapped") && m.bootstrapped !== false)
+                    w.uint32(16).bool(m.bootstrapped);
+                if (m.bootstrapTimeMs != null && $Object.hasOwnProperty.call(m, "bootstrapTimeMs") && (typeof m.bootstrapTimeMs === "object" ? m.bootstrapTimeMs.low || m.bootstrapTimeMs.high : m.bootstrapTimeMs !== 0))
+                    w.uint32(24).uint64(m.bootstrapTimeMs);
+                if (m.idAllocatedEnd != null && $Object.hasOwnProperty.call(m, "idAllocatedEnd") && (typeof m.idAllocatedEnd === "object" ? m.idAllocatedEnd.low || m.idAllocatedEnd.high : m.idAllocatedEnd !== 0))
+                    w.uint32(32).uint64(m.idAllocatedEnd);
+                if (m.tsoPhysicalLimitMs != null && $Object.hasOwnProperty.call(m, "tsoPhysicalLimitMs") && (typeof m.tsoPhysicalLimitMs === "object" ? m.tsoPhysicalLimitMs.low || m.tsoPhysicalLimitMs.high : m.tsoPhysicalLimitMs !== 0))
+                    w.uint32(40).uint64(m.tsoPhysicalLimitMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ClusterState.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.pdstate.ClusterState();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.bootstrapped = v;
+                            else
+                                delete m.bootstrapped;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.bootstrapTimeMs = v;
+                            else
+                                delete m.bootstrapTimeMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.idAllocatedEnd = v;
+                            else
+                                delete m.idAllocatedEnd;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.tsoPhysicalLimitMs = v;
+                            else
+                                delete m.tsoPhysicalLimitMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ClusterState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.pdstate.ClusterState";
+            };
+
+            return ClusterState;
+        })();
+
+        return pdstate;
     })();
 
     cairn.node = (function() {

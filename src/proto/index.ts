@@ -14,3 +14,5 @@ export const kvpb = cairn.kv;
 export const pdpb = cairn.pd;
 export const nodepb = cairn.node;
 export { cairn };
+export const raftcmdpb = cairn.raftcmd;
+export const pdstatepb = cairn.pdstate;
