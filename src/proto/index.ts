@@ -8,11 +8,12 @@ import { cairn } from './generated.js';
 $protobuf.util.Long = undefined as unknown as typeof $protobuf.util.Long;
 $protobuf.configure();
 
-export const meta = cairn.meta;
-export const raftpb = cairn.raft;
-export const kvpb = cairn.kv;
-export const pdpb = cairn.pd;
-export const nodepb = cairn.node;
-export { cairn };
-export const raftcmdpb = cairn.raftcmd;
-export const pdstatepb = cairn.pdstate;
+// Each alias names both the message classes (values) and their interfaces (types), e.g.
+// `raftpb.Message.encode(m)` and `raftpb.IMessage`.
+export import metapb = cairn.meta;
+export import raftpb = cairn.raft;
+export import raftcmdpb = cairn.raftcmd;
+export import kvpb = cairn.kv;
+export import pdpb = cairn.pd;
+export import pdstatepb = cairn.pdstate;
+export import nodepb = cairn.node;

@@ -11,7 +11,17 @@
 // | 0x12       | raft snapshot                 | group id u64                    | index, term, conf state, data|
 // | 0x13       | raft conf state (applied)     | group id u64                    | conf state                   |
 // | 0x14       | raft truncated state          | group id u64                    | compaction index and term    |
-// | 0x20-0x2f  | MVCC data (reserved)          | defined by the kv layer         |                              |
+// | 0x15       | region local state            | region id u64                   | descriptor, peer state       |
+// | 0x16       | region apply state            | region id u64                   | applied index and term       |
+// | 0x17       | region tombstone              | region id u64                   | last epoch and peer id       |
+// | 0x20       | user data (raw key-value)     | the user key, as is             | the value                    |
+// | 0x21-0x2f  | MVCC data (reserved)          | defined by the kv layer         |                              |
+// | 0x30       | placement-driver state        | defined by src/pd               |                              |
+//
+// Region state, apply state and tombstones are owned by src/store and placement-driver keys by
+// src/pd; their values are protobuf records (proto/raft_cmd.proto, proto/pd_state.proto) whose
+// integrity LevelDB's own block checksums cover. User data keys sort exactly as the user keys do,
+// so a Region [start, end) is the contiguous key range [0x20 start, 0x20 end).
 //
 // Kinds come first (rather than the group id) so that one scan of a kind visits every group: a
 // store restarting with thousands of groups reads all hard states in one range scan.
@@ -27,8 +37,13 @@ export const KeyKind = {
   raftSnapshot: 0x12,
   raftConfState: 0x13,
   raftTruncatedState: 0x14,
-  mvccDataFirst: 0x20,
+  regionState: 0x15,
+  regionApplyState: 0x16,
+  regionTombstone: 0x17,
+  userData: 0x20,
+  mvccDataFirst: 0x21,
   mvccDataLast: 0x2f,
+  pdState: 0x30,
 } as const;
 
 const U32 = 0x1_0000_0000;
@@ -102,6 +117,63 @@ export function raftConfStateKey(groupId: number): Uint8Array {
 export function raftTruncatedStateKey(groupId: number): Uint8Array {
   return groupKey(KeyKind.raftTruncatedState, groupId);
 }
+
+export function regionStateKey(regionId: number): Uint8Array {
+  return groupKey(KeyKind.regionState, regionId);
+}
+
+export function regionApplyStateKey(regionId: number): Uint8Array {
+  return groupKey(KeyKind.regionApplyState, regionId);
+}
+
+export function regionTombstoneKey(regionId: number): Uint8Array {
+  return groupKey(KeyKind.regionTombstone, regionId);
+}
+
+/** The range of one kind of per-group key over all groups, for a scan at startup: [gte, lt). */
+export function groupKindRange(kind: number): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: Uint8Array.of(kind), lt: Uint8Array.of(kind + 1) };
+}
+
+/** The group (or Region) id of a per-group key. */
+export function groupIdOfKey(key: Uint8Array): number | undefined {
+  return key.byteLength >= 9 ? readU64BE(key, 1) : undefined;
+}
+
+export function storeIdentityKey(): Uint8Array {
+  return Uint8Array.of(KeyKind.storeIdentity);
+}
+
+/** The engine key of a user key. */
+export function dataKey(userKey: Uint8Array): Uint8Array {
+  const key = new Uint8Array(userKey.byteLength + 1);
+  key[0] = KeyKind.userData;
+  key.set(userKey, 1);
+  return key;
+}
+
+/** The user key of an engine data key (a view, not a copy). */
+export function userKeyOf(dataKeyBytes: Uint8Array): Uint8Array {
+  return dataKeyBytes.subarray(1);
+}
+
+/**
+ * The engine key range holding user keys in [start, end); an empty `end` means "to the end of
+ * the user key space".
+ */
+export function dataRange(start: Uint8Array, end: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: dataKey(start), lt: end.byteLength === 0 ? Uint8Array.of(KeyKind.userData + 1) : dataKey(end) };
+}
+
+/** A placement-driver state key: the pdState byte followed by `suffix`. */
+export function pdStateKey(suffix: Uint8Array): Uint8Array {
+  const key = new Uint8Array(suffix.byteLength + 1);
+  key[0] = KeyKind.pdState;
+  key.set(suffix, 1);
+  return key;
+}
+
+export const PD_STATE_RANGE = { gte: Uint8Array.of(KeyKind.pdState), lt: Uint8Array.of(KeyKind.pdState + 1) } as const;
 
 export function formatMarkerKey(): Uint8Array {
   return Uint8Array.of(KeyKind.formatMarker);
