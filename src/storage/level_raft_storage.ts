@@ -1,8 +1,14 @@
 // The Raft log storage of one group, persisted in the store's LevelDB. Reads (the synchronous
-// Storage interface the Raft state machine uses) are served from an in-memory mirror of what is on
-// disk: memory held = the uncompacted log plus the latest snapshot, so callers bound it by
-// creating snapshots and compacting. Writes are staged into a write batch shared with other
-// groups (group commit); the mirror changes only after that batch is durably written.
+// Storage interface the Raft state machine uses) are served from an in-memory mirror: memory held
+// = the uncompacted log plus the latest snapshot, so callers bound it by creating snapshots and
+// compacting. Writes are staged into a write batch shared with other groups (group commit).
+//
+// Staging updates the mirror at once, so several writes of one group (a Ready, then a snapshot
+// marker and a compaction) can share a batch, each planned against the one before. Until the
+// batch commits, the mirror is ahead of the disk; that is safe because nothing is acknowledged
+// before the commit (the Raft contract), and a batch that then fails, or is discarded after
+// staging, leaves its groups refusing every further write: the store must be reopened, which
+// recovers the truth from disk. A failed write is fatal for a store anyway.
 
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import { EMPTY_CONF_STATE, EMPTY_HARD_STATE, EMPTY_SNAPSHOT } from '../raft/types.js';
@@ -48,9 +54,9 @@ const RECOVERY_CHUNK = 1000;
 
 export class LevelRaftStorage implements RaftLogStore {
   /**
-   * The batch holding this group's staged, not yet committed mutation. Every mutation is planned
-   * against the mirror, which excludes staged work, so a second one before the first commits
-   * would be planned against a stale state: refused.
+   * The batch holding this group's staged, not yet committed writes. Writes staged into another
+   * batch meanwhile are refused: two batches committing in either order could leave the disk in
+   * a state the mirror never had.
    */
   private pending: WriteBatch | undefined;
 
@@ -118,9 +124,9 @@ export class LevelRaftStorage implements RaftLogStore {
   // ---- writes: staged into a shared batch ---------------------------------------------------------
 
   /**
-   * Adds `update` to `batch` (validated first: a rejected update stages nothing). The reads change
-   * once the batch commits. Replaced entries beyond the new last index, and entries a snapshot
-   * discards, are deleted in the same batch, so disk never holds a log that did not exist.
+   * Adds `update` to `batch` (validated first: a rejected update stages nothing) and to the
+   * mirror. Replaced entries beyond the new last index, and entries a snapshot discards, are
+   * deleted in the same batch, so disk never holds a log that did not exist.
    */
   stage(batch: WriteBatch, update: RaftPersistUpdate): void {
     this.beginStage(batch);
@@ -148,7 +154,7 @@ export class LevelRaftStorage implements RaftLogStore {
     this.endStage(batch, () => this.mirror.persist(update));
   }
 
-  /** Stages createSnapshot; the returned snapshot becomes readable once the batch commits. */
+  /** Stages createSnapshot (readable at once, durable when the batch commits). */
   stageCreateSnapshot(batch: WriteBatch, index: number, confState: ConfState, data: Uint8Array): Snapshot {
     this.beginStage(batch);
     const snapshot = planCreateSnapshot(this.mirror, index, confState, data);
@@ -218,27 +224,26 @@ export class LevelRaftStorage implements RaftLogStore {
       throw new StorageUsageError(`raft group ${this.groupId}: the batch belongs to another storage engine`);
     }
     const pending = this.pending;
-    if (pending !== undefined) {
-      if (pending.state === 'failed') {
-        throw new StorageIOError(
-          this.engine.dir,
-          `raft group ${this.groupId}: an earlier write failed, so memory and disk may differ; reopen the store`,
-        );
-      }
-      if (pending.state === 'open' || pending.state === 'committing') {
-        throw new RaftUsageError(
-          `raft group ${this.groupId} already has a staged write that is not committed yet`,
-        );
-      }
+    if (pending === undefined || pending === batch && batch.state === 'open') return;
+    if (pending.state === 'failed' || pending.state === 'discarded') {
+      throw new StorageIOError(
+        this.engine.dir,
+        `raft group ${this.groupId}: a batch holding its writes was ${pending.state === 'failed' ? 'not written' : 'discarded'}, so memory and disk differ; reopen the store`,
+      );
+    }
+    if (pending.state === 'open' || pending.state === 'committing') {
+      throw new RaftUsageError(`raft group ${this.groupId} already has writes staged in another uncommitted batch`);
     }
   }
 
   private endStage(batch: WriteBatch, applyToMirror: () => void): void {
-    this.pending = batch;
-    batch.onCommitted(() => {
-      applyToMirror();
-      if (this.pending === batch) this.pending = undefined;
-    });
+    applyToMirror();
+    if (this.pending !== batch) {
+      this.pending = batch;
+      batch.onCommitted(() => {
+        if (this.pending === batch) this.pending = undefined;
+      });
+    }
   }
 
   private deleteEntries(batch: WriteBatch, range: IndexRange): void {

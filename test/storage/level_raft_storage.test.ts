@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RaftInvariantError, RaftUsageError } from '../../src/raft/errors.js';
 import { StorageEngine } from '../../src/storage/engine.js';
-import { StorageCorruptionError, StorageUsageError } from '../../src/storage/errors.js';
+import { StorageCorruptionError, StorageIOError, StorageUsageError } from '../../src/storage/errors.js';
 import { raftHardStateKey, raftLogEntryKey, raftTruncatedStateKey } from '../../src/storage/keys.js';
 import { LevelRaftStorage } from '../../src/storage/level_raft_storage.js';
 import { MemoryRaftStorage } from '../../src/storage/memory_raft_storage.js';
@@ -44,15 +44,12 @@ describe('group commit', () => {
 
     const round = async (updateFor: (g: number, model: MemoryRaftStorage) => RaftPersistUpdate): Promise<void> => {
       const batch = engine.newBatch();
-      const before = groups.map((storage) => observe(storage));
       groups.forEach((storage, k) => {
         const model = models[k] as MemoryRaftStorage;
         const update = updateFor(k + 1, model);
         storage.stage(batch, update);
         model.persist(update);
       });
-      // Nothing is visible before the commit: the mirrors follow the disk.
-      expect(groups.map((storage) => observe(storage))).toEqual(before);
       await batch.commit({ sync: true });
       expect(batch.state).toBe('committed');
       groups.forEach((storage, k) => expect(observe(storage)).toEqual(observe(models[k] as MemoryRaftStorage)));
@@ -76,13 +73,32 @@ describe('group commit', () => {
     }
   });
 
-  it('mirrors change only when the batch commits', async () => {
+  it('staging updates the mirror at once; the disk follows when the batch commits', async () => {
     const storage = await LevelRaftStorage.bootstrap(engine, 1, CS);
     const batch = engine.newBatch();
     storage.stage(batch, { entries: entries(6, 8, 5) });
-    expect(storage.lastIndex()).toBe(5);
-    await batch.commit({ sync: false });
     expect(storage.lastIndex()).toBe(8);
+    await reopenEngine();
+    expect((await LevelRaftStorage.open(engine, 1)).lastIndex()).toBe(5);
+    const again = await LevelRaftStorage.open(engine, 1);
+    const second = engine.newBatch();
+    again.stage(second, { entries: entries(6, 8, 5) });
+    await second.commit({ sync: false });
+    await reopenEngine();
+    expect((await LevelRaftStorage.open(engine, 1)).lastIndex()).toBe(8);
+  });
+
+  it('several writes of one group share a batch, each planned against the one before', async () => {
+    const storage = await LevelRaftStorage.bootstrap(engine, 1, CS);
+    const batch = engine.newBatch();
+    storage.stage(batch, { entries: entries(6, 12, 5), hardState: { term: 5, vote: 1, commit: 10 } });
+    storage.stageCreateSnapshot(batch, 10, CS, new Uint8Array(0));
+    storage.stageCompact(batch, 9);
+    expect(storage.firstIndex()).toBe(10);
+    await batch.commit({ sync: true });
+    const model = observe(storage);
+    await reopenEngine();
+    expect(observe(await LevelRaftStorage.open(engine, 1))).toEqual(model);
   });
 });
 
@@ -97,7 +113,6 @@ describe('uncommitted writes', () => {
     const other = await LevelRaftStorage.open(engine, 4);
     other.stage(batch, bootstrapUpdate(CS));
     expect(batch.operationCount).toBeGreaterThan(0);
-    expect(observe(storage)).toEqual(persisted);
 
     // The process "dies" here: the batch is dropped with the engine.
     await reopenEngine();
@@ -105,24 +120,28 @@ describe('uncommitted writes', () => {
     expect(observe(await LevelRaftStorage.open(engine, 4))).toEqual(observe(new MemoryRaftStorage()));
   });
 
-  it('a discarded batch leaves no trace and frees the group for the next write', async () => {
+  it('a batch discarded after staging leaves no trace on disk, and the group refuses writes until reopened', async () => {
     const storage = await LevelRaftStorage.bootstrap(engine, 3, CS);
     const batch = engine.newBatch();
     storage.stage(batch, { entries: entries(6, 7, 5) });
     await batch.discard();
     expect(batch.state).toBe('discarded');
-    await storage.persist({ entries: entries(6, 6, 5) });
+    // The mirror ran ahead of a disk that will never catch up: no more writes through it.
+    await expect(storage.persist({ entries: entries(8, 8, 5) })).rejects.toThrow(StorageIOError);
     await reopenEngine();
-    expect((await LevelRaftStorage.open(engine, 3)).lastIndex()).toBe(6);
+    const reopened = await LevelRaftStorage.open(engine, 3);
+    expect(reopened.lastIndex()).toBe(5);
+    await reopened.persist({ entries: entries(6, 6, 5) });
+    expect(reopened.lastIndex()).toBe(6);
   });
 });
 
 describe('staging rules', () => {
-  it('refuses a second staged write for a group until the first commits', async () => {
+  it('refuses writes into a second batch while the first is uncommitted', async () => {
     const storage = await LevelRaftStorage.bootstrap(engine, 1, CS);
     const batch = engine.newBatch();
     storage.stage(batch, { entries: entries(6, 6, 5) });
-    expect(() => storage.stage(batch, { entries: entries(7, 7, 5) })).toThrow(RaftUsageError);
+    expect(() => storage.stage(engine.newBatch(), { entries: entries(7, 7, 5) })).toThrow(RaftUsageError);
     await expect(storage.compact(5)).rejects.toThrow(RaftUsageError);
     await batch.commit({ sync: true });
     storage.stage(engine.newBatch(), { entries: entries(7, 7, 5) });
