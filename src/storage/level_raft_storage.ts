@@ -63,7 +63,7 @@ export class LevelRaftStorage implements RaftLogStore {
   private constructor(
     private readonly engine: StorageEngine,
     readonly groupId: number,
-    private readonly mirror: MemoryRaftStorage,
+    private mirror: MemoryRaftStorage,
   ) {}
 
   /**
@@ -77,6 +77,18 @@ export class LevelRaftStorage implements RaftLogStore {
     }
     const mirror = MemoryRaftStorage.restore(await recoverGroup(engine, groupId));
     return new LevelRaftStorage(engine, groupId, mirror);
+  }
+
+  /**
+   * A storage for a group the caller knows has nothing on disk (a group just created by this
+   * process: a peer first contacted, the right half of a split), without reading the engine.
+   * Stale keys from an earlier group of the same id were removed when that group was destroyed.
+   */
+  static fresh(engine: StorageEngine, groupId: number): LevelRaftStorage {
+    if (!Number.isSafeInteger(groupId) || groupId < 0) {
+      throw new StorageUsageError(`raft group id must be a non-negative safe integer, got ${groupId}`);
+    }
+    return new LevelRaftStorage(engine, groupId, new MemoryRaftStorage());
   }
 
   /** Opens the group and persists its bootstrap state (see bootstrapUpdate); it must be blank. */
@@ -184,6 +196,26 @@ export class LevelRaftStorage implements RaftLogStore {
     const key = raftConfStateKey(this.groupId);
     batch.put(key, encodeConfState(key, cs));
     this.endStage(batch, () => this.mirror.setConfState(cs));
+  }
+
+  /**
+   * Stages the removal of everything this group has on disk (log, hard state, snapshot,
+   * membership, compaction point). Afterwards the storage reads as blank; a destroyed group is
+   * not written again.
+   */
+  stageDestroy(batch: WriteBatch): void {
+    this.beginStage(batch);
+    const { groupId } = this;
+    const first = this.mirror.firstIndex();
+    const last = this.mirror.lastIndex();
+    if (last >= first) this.deleteEntries(batch, { from: first, to: last });
+    batch.del(raftHardStateKey(groupId));
+    batch.del(raftSnapshotKey(groupId));
+    batch.del(raftConfStateKey(groupId));
+    batch.del(raftTruncatedStateKey(groupId));
+    this.endStage(batch, () => {
+      this.mirror = new MemoryRaftStorage();
+    });
   }
 
   // ---- writes: each in its own synced batch -------------------------------------------------------
