@@ -32,7 +32,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
-import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session } from 'node:http2';
+import { connect as http2Connect, constants as http2Constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -89,6 +89,9 @@ export class GrpcStatusError extends Error {
 /** One HTTP/2 connection to a gRPC server, reopened on the next call after it drops. */
 class GrpcConnection {
   private session: ClientHttp2Session | undefined;
+  /** Calls in flight and when the client gives up on each: one sweep a second, not a timer per call. */
+  private readonly deadlines = new Map<ClientHttp2Stream, number>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly authority: string) {}
 
@@ -102,7 +105,15 @@ class GrpcConnection {
       if (this.session === session) this.session = undefined;
     });
     this.session = session;
+    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
     return session;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [stream, deadline] of this.deadlines) {
+      if (deadline < now) stream.close(http2Constants.NGHTTP2_CANCEL);
+    }
   }
 
   /** A unary call: one request message out, one response message (without its 5-byte prefix) back. */
@@ -112,7 +123,7 @@ class GrpcConnection {
     frame.writeUInt32BE(message.length, 1);
     frame.set(message, 5);
     return new Promise<Buffer>((resolve, reject) => {
-      let stream: ReturnType<ClientHttp2Session['request']>;
+      let stream: ClientHttp2Stream;
       try {
         stream = this.open().request({
           ':method': 'POST',
@@ -136,10 +147,9 @@ class GrpcConnection {
         const details = headers['grpc-message'];
         if (details !== undefined) grpcMessage = decodeURIComponent(String(details));
       };
-      stream.setTimeout(deadlineMs + 1000, () => {
-        failure ??= new Error(`${path}: no answer within ${deadlineMs + 1000} ms`);
-        stream.close(http2Constants.NGHTTP2_CANCEL);
-      });
+      // The server is told the deadline (grpc-timeout); the sweep covers a server that cannot answer at all.
+      const giveUpAt = Date.now() + deadlineMs + 1000;
+      this.deadlines.set(stream, giveUpAt);
       stream.on('response', (headers) => {
         httpStatus = Number(headers[':status']);
         readStatus(headers); // a trailers-only answer carries its status here
@@ -148,7 +158,11 @@ class GrpcConnection {
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (error) => (failure ??= error));
       stream.on('close', () => {
+        this.deadlines.delete(stream);
         if (failure !== undefined) return reject(failure);
+        if (stream.rstCode === http2Constants.NGHTTP2_CANCEL && Date.now() >= giveUpAt) {
+          return reject(new Error(`${path}: no answer within ${deadlineMs + 1000} ms`));
+        }
         if (httpStatus !== 200) return reject(new Error(`${path}: HTTP status ${httpStatus ?? 'none'} (stream code ${stream.rstCode})`));
         if (grpcStatus === undefined) return reject(new Error(`${path}: stream closed without a grpc-status (code ${stream.rstCode})`));
         if (grpcStatus !== '0') return reject(new GrpcStatusError(path, Number(grpcStatus), grpcMessage));
@@ -163,6 +177,8 @@ class GrpcConnection {
   }
 
   close(): void {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.session?.close();
     this.session = undefined;
   }

@@ -26,6 +26,7 @@ import { type PdLeader, PdLeaderChannel } from './pd_leader.js';
 import { type RegionHeartbeatErrorHandler, type RegionHeartbeatHandle, type RegionHeartbeatResponseHandler, RegionHeartbeatStream } from './region_heartbeat_stream.js';
 import { type RegionInfo, peerFromWire, regionFromWire } from './region_meta.js';
 import { MAX_LOGICAL, type Timestamp, TsoBatcher } from './tso.js';
+import { u64 } from './wire.js';
 
 export interface PdClientOptions {
   /** PD members to ask for the leader (the `--join` addresses). */
@@ -162,7 +163,8 @@ export class PdClient {
 
   async getMembers(options?: PdCallOptions): Promise<PdMembers> {
     const response = await this.call('GetMembers', PdService.getMembers, (header) => ({ header }), options);
-    return { members: response.members ?? [], leader: response.leader?.address ? response.leader : undefined };
+    const members = (response.members ?? []).map(memberFromWire);
+    return { members, leader: response.leader?.address ? memberFromWire(response.leader) : undefined };
   }
 
   async isBootstrapped(options?: PdCallOptions): Promise<boolean> {
@@ -184,7 +186,7 @@ export class PdClient {
   async allocId(count = 1, options?: PdCallOptions): Promise<IdRange> {
     if (!Number.isSafeInteger(count) || count < 1 || count > 0xffff_ffff) throw new InvalidArgumentError(`id count must be a positive uint32, got ${count}`);
     const response = await this.call('AllocID', PdService.allocId, (header) => ({ header, count }), options);
-    const first = response.id ?? 0;
+    const first = u64(response.id);
     const granted = response.count || count;
     if (!(Number.isSafeInteger(first) && first > 0) || granted !== count) {
       throw new ProtocolError(`placement driver ${this.leaderAddress ?? '?'}`, `AllocID answered id ${first} count ${granted} for a request of ${count}`);
@@ -227,12 +229,12 @@ export class PdClient {
   /** The store, or undefined when PD does not know it. */
   async getStore(storeId: number, options?: PdCallOptions): Promise<metapb.IStore | undefined> {
     const response = await this.call('GetStore', PdService.getStore, (header) => ({ header, storeId }), options);
-    return response.store?.id ? response.store : undefined;
+    return response.store && u64(response.store.id) > 0 ? storeFromWire(response.store) : undefined;
   }
 
   async getAllStores(options?: PdCallOptions): Promise<metapb.IStore[]> {
     const response = await this.call('GetAllStores', PdService.getAllStores, (header) => ({ header }), options);
-    return response.stores ?? [];
+    return (response.stores ?? []).map(storeFromWire);
   }
 
   async putStore(store: metapb.IStore, options?: PdCallOptions): Promise<void> {
@@ -245,8 +247,8 @@ export class PdClient {
 
   async askSplit(region: metapb.IRegion, options?: PdCallOptions): Promise<SplitIds> {
     const response = await this.call('AskSplit', PdService.askSplit, (header) => ({ header, region }), options);
-    const newRegionId = response.newRegionId ?? 0;
-    const newPeerIds = response.newPeerIds ?? [];
+    const newRegionId = u64(response.newRegionId);
+    const newPeerIds = (response.newPeerIds ?? []).map(u64);
     if (!(newRegionId > 0) || newPeerIds.length !== (region.peers?.length ?? 0)) {
       throw new ProtocolError(
         `placement driver ${this.leaderAddress ?? '?'}`,
@@ -288,7 +290,7 @@ export class PdClient {
   }
 
   private regionInfo(region: metapb.IRegion | null | undefined, leader: metapb.IPeer | null | undefined): RegionInfo | undefined {
-    if (!region?.id) return undefined;
+    if (!region || u64(region.id) === 0) return undefined;
     const meta = regionFromWire(region, `placement driver ${this.leaderAddress ?? '?'}`);
     const hinted = peerFromWire(leader);
     // A leader outside the Region's peers is a PD view in flux; better no guess than a wrong one.
@@ -374,6 +376,22 @@ export class PdClient {
       }
     }
   }
+}
+
+/** Plain objects with every field present and 64-bit fields as numbers (see wire.ts). */
+function storeFromWire(store: metapb.IStore): metapb.IStore {
+  return {
+    id: u64(store.id),
+    address: store.address ?? '',
+    httpAddress: store.httpAddress ?? '',
+    state: store.state ?? 0,
+    version: store.version ?? '',
+    startTimeMs: u64(store.startTimeMs),
+  };
+}
+
+function memberFromWire(member: pdpb.IMember): pdpb.IMember {
+  return { id: u64(member.id), address: member.address ?? '' };
 }
 
 function positive(name: string, value: number): number {

@@ -10,6 +10,7 @@ import { Backoff, type BackoffPolicy, type RandomSource, sleep } from './backoff
 import { type Deadline, pushBounded, raceDeadline } from './deadline.js';
 import { ClientClosedError, PdClusterMismatchError, PdUnavailableError } from './errors.js';
 import { createClient, describeGrpcError, unaryCall } from './grpc_call.js';
+import { u64 } from './wire.js';
 
 export interface PdLeader {
   readonly address: string;
@@ -99,7 +100,7 @@ export class PdLeaderChannel {
    * either side), and classifies the error. A missing header reads as "no error, cluster unknown".
    */
   checkHeader(header: pdpb.IResponseHeader | null | undefined, address: string): HeaderVerdict {
-    const clusterId = header?.clusterId ?? 0;
+    const clusterId = u64(header?.clusterId);
     if (clusterId !== 0) {
       if (this.knownClusterId === 0) this.knownClusterId = clusterId;
       else if (clusterId !== this.knownClusterId) throw new PdClusterMismatchError(this.knownClusterId, clusterId, address);

@@ -4,6 +4,7 @@
 
 import type { kvpb } from '../proto/index.js';
 import { formatKey } from './keys.js';
+import { u64 } from './wire.js';
 import { type PeerMeta, type RegionMeta, peerFromWire, regionFromWire } from './region_meta.js';
 
 export type RegionErrorKind =
@@ -22,22 +23,22 @@ export type RegionErrorKind =
 
 export function classifyRegionError(error: kvpb.IRegionError, source: string): RegionErrorKind {
   if (error.notLeader) {
-    return { kind: 'NotLeader', regionId: error.notLeader.regionId ?? 0, leader: peerFromWire(error.notLeader.leader) };
+    return { kind: 'NotLeader', regionId: u64(error.notLeader.regionId), leader: peerFromWire(error.notLeader.leader) };
   }
   if (error.epochNotMatch) {
     const currentRegions = (error.epochNotMatch.currentRegions ?? []).map((r) => regionFromWire(r, source));
     return { kind: 'EpochNotMatch', currentRegions };
   }
-  if (error.regionNotFound) return { kind: 'RegionNotFound', regionId: error.regionNotFound.regionId ?? 0 };
+  if (error.regionNotFound) return { kind: 'RegionNotFound', regionId: u64(error.regionNotFound.regionId) };
   if (error.keyNotInRegion) {
     return {
       kind: 'KeyNotInRegion',
       key: error.keyNotInRegion.key ?? new Uint8Array(0),
-      regionId: error.keyNotInRegion.regionId ?? 0,
+      regionId: u64(error.keyNotInRegion.regionId),
     };
   }
   if (error.serverIsBusy) {
-    const backoffMs = error.serverIsBusy.backoffMs ?? 0;
+    const backoffMs = u64(error.serverIsBusy.backoffMs);
     return {
       kind: 'ServerIsBusy',
       reason: error.serverIsBusy.reason ?? '',
@@ -48,8 +49,8 @@ export function classifyRegionError(error: kvpb.IRegionError, source: string): R
   if (error.storeNotMatch) {
     return {
       kind: 'StoreNotMatch',
-      requestStoreId: error.storeNotMatch.requestStoreId ?? 0,
-      actualStoreId: error.storeNotMatch.actualStoreId ?? 0,
+      requestStoreId: u64(error.storeNotMatch.requestStoreId),
+      actualStoreId: u64(error.storeNotMatch.actualStoreId),
     };
   }
   return { kind: 'Unknown', message: error.message ?? '' };

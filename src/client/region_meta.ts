@@ -5,6 +5,7 @@
 import { metapb } from '../proto/index.js';
 import { ProtocolError } from './errors.js';
 import { EMPTY_KEY, beforeEnd, compareKeys, formatKey } from './keys.js';
+import { u64 } from './wire.js';
 
 export interface RegionEpoch {
   readonly confVer: number;
@@ -43,29 +44,33 @@ function isCount(value: unknown): value is number {
 
 /** A wire peer, or undefined when it lacks an id or store id (e.g. an absent NotLeader hint). */
 export function peerFromWire(peer: metapb.IPeer | null | undefined): PeerMeta | undefined {
-  if (!peer || !isId(peer.id) || !isId(peer.storeId)) return undefined;
-  return { id: peer.id, storeId: peer.storeId, role: peer.role ?? metapb.PeerRole.VOTER };
+  if (!peer) return undefined;
+  const id = u64(peer.id);
+  const storeId = u64(peer.storeId);
+  if (!isId(id) || !isId(storeId)) return undefined;
+  return { id, storeId, role: peer.role ?? metapb.PeerRole.VOTER };
 }
 
 /** Validates a wire Region; `source` names the sender for the error message. */
 export function regionFromWire(region: metapb.IRegion | null | undefined, source: string): RegionMeta {
   if (!region) throw new ProtocolError(source, 'Region missing');
-  if (!isId(region.id)) throw new ProtocolError(source, `Region id ${String(region.id)} is not a positive integer`);
+  const id = u64(region.id);
+  if (!isId(id)) throw new ProtocolError(source, `Region id ${id} is not a positive integer`);
   const startKey = region.startKey ?? EMPTY_KEY;
   const endKey = region.endKey ?? EMPTY_KEY;
   if (endKey.byteLength > 0 && compareKeys(startKey, endKey) >= 0) {
-    throw new ProtocolError(source, `Region ${region.id} has start ${formatKey(startKey)} >= end ${formatKey(endKey)}`);
+    throw new ProtocolError(source, `Region ${id} has start ${formatKey(startKey)} >= end ${formatKey(endKey)}`);
   }
-  const confVer = region.epoch?.confVer ?? 0;
-  const version = region.epoch?.version ?? 0;
-  if (!isCount(confVer) || !isCount(version)) throw new ProtocolError(source, `Region ${region.id} has a malformed epoch`);
+  const confVer = u64(region.epoch?.confVer);
+  const version = u64(region.epoch?.version);
+  if (!isCount(confVer) || !isCount(version)) throw new ProtocolError(source, `Region ${id} has a malformed epoch`);
   const peers: PeerMeta[] = [];
   for (const wirePeer of region.peers ?? []) {
     const peer = peerFromWire(wirePeer);
-    if (!peer) throw new ProtocolError(source, `Region ${region.id} has a peer without id or store id`);
+    if (!peer) throw new ProtocolError(source, `Region ${id} has a peer without id or store id`);
     peers.push(peer);
   }
-  return { id: region.id, startKey, endKey, epoch: { confVer, version }, peers };
+  return { id, startKey, endKey, epoch: { confVer, version }, peers };
 }
 
 export function regionContains(region: RegionMeta, key: Uint8Array): boolean {

@@ -23,6 +23,7 @@ import {
 } from './errors.js';
 import { describeGrpcError, openBidiStream } from './grpc_call.js';
 import type { HeaderVerdict, PdLeader, PdLeaderChannel } from './pd_leader.js';
+import { u64 } from './wire.js';
 
 /** A TSO timestamp: physical milliseconds and an 18-bit logical counter. */
 export interface Timestamp {
@@ -236,7 +237,7 @@ export class TsoBatcher {
     }
 
     const ts = response.timestamp;
-    const physical = ts?.physical ?? 0;
+    const physical = u64(ts?.physical);
     const lastLogical = ts?.logical ?? 0;
     const firstLogical = lastLogical - batch.count + 1;
     const problem =

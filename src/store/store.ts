@@ -690,7 +690,12 @@ export class Store {
     }
     this.pendingProposalCount = [...this.peers.values()].reduce((n, p) => n + p.pendingProposals.size, 0);
     for (const split of fx.splits) this.tasks.onSplitApplied(peer, split);
-    if (fx.regionChanged && peer.isLeader()) this.tasks.heartbeatSoon(peer);
+    if (fx.regionChanged) {
+      // A snapshot made before a membership change would be refused by a member it omits, and
+      // one made before a split covers the wrong range: make the next one afresh.
+      peer.generatedSnapshot = undefined;
+      if (peer.isLeader()) this.tasks.heartbeatSoon(peer);
+    }
     if (fx.destroySelf) this.tasks.destroyRemovedPeer(peer);
   }
 

@@ -156,6 +156,19 @@ export class StoreCluster {
     return res.get ?? {};
   }
 
+  /** Reads a key wherever it lives now, routing again on region errors as a client does. */
+  async readKey(key: string, viaStore = 1): Promise<kvpb.IGetResponse> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const rid = this.regionFor(viaStore, enc(key));
+      if (rid !== undefined) {
+        const res = await this.read(rid, key);
+        if (!res.regionError) return res;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`could not read ${key}`);
+  }
+
   /** The Region of this store holding `key`. */
   regionFor(storeId: number, key: Uint8Array): number | undefined {
     for (const peer of this.get(storeId).store.peers.values()) {
