@@ -16,12 +16,12 @@
 // Client: etcd's gRPC KV API (Range, Put) spoken over node:http2 directly — unary gRPC is one
 // HTTP/2 stream: request headers, one length-prefixed protobuf message, then the response message
 // and a grpc-status trailer — with the few messages declared below (protobufjs, field numbers from
-// etcd's rpc.proto and kv.proto). We measured the alternatives here against this same cluster at
-// 64 clients: @grpc/grpc-js unary calls cost about 200 µs of client CPU per get and the `etcd3`
-// npm package (grpc-js plus retry and circuit-breaker policies) 200–250 µs, which made the bench
-// process, sharing two cores with the servers, the bottleneck at about 3,000–4,600 gets/s; this
-// client costs about 85 µs and reached about 6,000–6,800 gets/s. A peer slowed by its client
-// would flatter Cairn's ratio, so the peer gets the lean client.
+// etcd's rpc.proto and kv.proto). Measured here against one cluster, 64 clients, linearizable gets:
+// @grpc/grpc-js unary calls cost about 200 µs of client CPU per get and the `etcd3` npm package
+// (grpc-js plus retry and circuit-breaker policies) 200–330 µs, which made the bench process,
+// sharing two cores with the servers, the bottleneck near 3,000–4,600 gets/s; this client costs
+// 100–170 µs and reached 6,000–7,000 gets/s on the same cluster. A peer slowed by its client would
+// flatter Cairn's ratio, so the peer gets the lean client.
 // One HTTP/2 connection per member; each request takes the next connection round-robin, so at
 // every concurrency a third of requests reach the leader and two thirds a follower, which forwards
 // puts to the leader and serves gets after a ReadIndex round trip. (Pinning each simulated client

@@ -14,6 +14,8 @@ import {
   epochsEqual,
   parsePeer,
   parseRegion,
+  positiveId,
+  uint64,
   type PeerMeta,
   type RegionMeta,
   type StoreMeta,
@@ -106,8 +108,8 @@ export class ClusterView {
   // ---- stores ------------------------------------------------------------------------------
 
   storeHeartbeat(stats: pdpb.IStoreStats | null | undefined, now: number): StoreHeartbeatVerdict {
-    const storeId = stats?.storeId;
-    if (typeof storeId !== 'number' || !Number.isSafeInteger(storeId) || storeId <= 0) {
+    const storeId = positiveId(stats?.storeId);
+    if (storeId === undefined) {
       return { kind: 'invalid', detail: 'store heartbeat without a valid store id' };
     }
     const store = this.deps.stateMachine.getStore(storeId);
@@ -237,10 +239,7 @@ export class ClusterView {
   }
 }
 
-function nonNegative(value: unknown): number | undefined {
-  if (value === undefined || value === null) return 0;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
+const nonNegative = uint64;
 
 function statsView(stats: pdpb.IStoreStats): StoreStatsView {
   return {

@@ -47,14 +47,35 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(problem: string): Parsed<T> => ({ ok: false, problem });
 
-function isId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+/**
+ * A uint64 field as a safe integer: absent means 0 (proto3 default), anything that is not an
+ * unsigned integer below 2^53 is undefined (refused).
+ *
+ * Decoded messages may hold a protobufjs Long `{ low, high, unsigned }` for a uint64 field the
+ * sender left unset: the generated classes compute their prototype defaults when the module
+ * loads, before src/proto/index.ts turns Long support off. So both shapes are accepted here.
+ */
+export function uint64(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'object' && typeof (value as LongLike).low === 'number' && typeof (value as LongLike).high === 'number') {
+    const high = (value as LongLike).high >>> 0;
+    const low = (value as LongLike).low >>> 0;
+    if (high > 0x1f_ffff) return undefined;
+    return high * 0x1_0000_0000 + low;
+  }
+  return undefined;
 }
 
-/** A missing proto3 scalar is its default; anything present must be a non-negative safe integer. */
-function uint(value: unknown): number | undefined {
-  if (value === undefined || value === null) return 0;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+interface LongLike {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** A positive uint64 id, or undefined. */
+export function positiveId(value: unknown): number | undefined {
+  const id = uint64(value);
+  return id !== undefined && id > 0 ? id : undefined;
 }
 
 function bytes(value: unknown): Uint8Array | undefined {
@@ -81,16 +102,18 @@ const STORE_STATES: ReadonlySet<number> = new Set([
 
 export function parsePeer(input: metapb.IPeer | null | undefined): Parsed<PeerMeta> {
   if (!input) return fail('peer is missing');
-  if (!isId(input.id)) return fail(`peer id ${String(input.id)} is not a positive integer`);
-  if (!isId(input.storeId)) return fail(`peer ${input.id} has store id ${String(input.storeId)}, not a positive integer`);
+  const id = positiveId(input.id);
+  if (id === undefined) return fail(`peer id ${String(input.id)} is not a positive integer`);
+  const storeId = positiveId(input.storeId);
+  if (storeId === undefined) return fail(`peer ${id} has store id ${String(input.storeId)}, not a positive integer`);
   const role = input.role ?? metapb.PeerRole.VOTER;
-  if (!PEER_ROLES.has(role)) return fail(`peer ${input.id} has unknown role ${String(role)}`);
-  return ok(Object.freeze({ id: input.id, storeId: input.storeId, role }));
+  if (!PEER_ROLES.has(role)) return fail(`peer ${id} has unknown role ${String(role)}`);
+  return ok(Object.freeze({ id, storeId, role }));
 }
 
 export function parseEpoch(input: metapb.IRegionEpoch | null | undefined): Parsed<RegionEpochMeta> {
-  const confVer = uint(input?.confVer);
-  const version = uint(input?.version);
+  const confVer = uint64(input?.confVer);
+  const version = uint64(input?.version);
   if (confVer === undefined || version === undefined) return fail('region epoch is not a pair of non-negative integers');
   return ok(Object.freeze({ confVer, version }));
 }
@@ -101,52 +124,54 @@ export function parseEpoch(input: metapb.IRegionEpoch | null | undefined): Parse
  */
 export function parseRegion(input: metapb.IRegion | null | undefined): Parsed<RegionMeta> {
   if (!input) return fail('region is missing');
-  if (!isId(input.id)) return fail(`region id ${String(input.id)} is not a positive integer`);
+  const id = positiveId(input.id);
+  if (id === undefined) return fail(`region id ${String(input.id)} is not a positive integer`);
   const startKey = bytes(input.startKey);
   const endKey = bytes(input.endKey);
-  if (!startKey || !endKey) return fail(`region ${input.id} has a key that is not bytes`);
+  if (!startKey || !endKey) return fail(`region ${id} has a key that is not bytes`);
   if (startKey.byteLength > MAX_REGION_KEY_BYTES || endKey.byteLength > MAX_REGION_KEY_BYTES) {
-    return fail(`region ${input.id} has a boundary key longer than ${MAX_REGION_KEY_BYTES} bytes`);
+    return fail(`region ${id} has a boundary key longer than ${MAX_REGION_KEY_BYTES} bytes`);
   }
   if (endKey.byteLength > 0 && compareBytes(startKey, endKey) >= 0) {
-    return fail(`region ${input.id} has an empty key range (start_key >= end_key)`);
+    return fail(`region ${id} has an empty key range (start_key >= end_key)`);
   }
   const epoch = parseEpoch(input.epoch);
-  if (!epoch.ok) return fail(`region ${input.id}: ${epoch.problem}`);
+  if (!epoch.ok) return fail(`region ${id}: ${epoch.problem}`);
   const rawPeers = input.peers ?? [];
-  if (!Array.isArray(rawPeers) || rawPeers.length === 0) return fail(`region ${input.id} has no peers`);
+  if (!Array.isArray(rawPeers) || rawPeers.length === 0) return fail(`region ${id} has no peers`);
   if (rawPeers.length > MAX_PEERS_PER_REGION) {
-    return fail(`region ${input.id} has ${rawPeers.length} peers, more than ${MAX_PEERS_PER_REGION}`);
+    return fail(`region ${id} has ${rawPeers.length} peers, more than ${MAX_PEERS_PER_REGION}`);
   }
   const peers: PeerMeta[] = [];
   const peerIds = new Set<number>();
   const storeIds = new Set<number>();
   for (const raw of rawPeers) {
     const peer = parsePeer(raw);
-    if (!peer.ok) return fail(`region ${input.id}: ${peer.problem}`);
-    if (peerIds.has(peer.value.id)) return fail(`region ${input.id} lists peer ${peer.value.id} twice`);
-    if (storeIds.has(peer.value.storeId)) return fail(`region ${input.id} has two peers on store ${peer.value.storeId}`);
+    if (!peer.ok) return fail(`region ${id}: ${peer.problem}`);
+    if (peerIds.has(peer.value.id)) return fail(`region ${id} lists peer ${peer.value.id} twice`);
+    if (storeIds.has(peer.value.storeId)) return fail(`region ${id} has two peers on store ${peer.value.storeId}`);
     peerIds.add(peer.value.id);
     storeIds.add(peer.value.storeId);
     peers.push(peer.value);
   }
-  return ok(Object.freeze({ id: input.id, startKey, endKey, epoch: epoch.value, peers: Object.freeze(peers) }));
+  return ok(Object.freeze({ id, startKey, endKey, epoch: epoch.value, peers: Object.freeze(peers) }));
 }
 
 export function parseStore(input: metapb.IStore | null | undefined): Parsed<StoreMeta> {
   if (!input) return fail('store is missing');
-  if (!isId(input.id)) return fail(`store id ${String(input.id)} is not a positive integer`);
+  const id = positiveId(input.id);
+  if (id === undefined) return fail(`store id ${String(input.id)} is not a positive integer`);
   const address = text(input.address, MAX_ADDRESS_LENGTH);
-  if (!address) return fail(`store ${input.id} has no address, or one longer than ${MAX_ADDRESS_LENGTH}`);
+  if (!address) return fail(`store ${id} has no address, or one longer than ${MAX_ADDRESS_LENGTH}`);
   const httpAddress = text(input.httpAddress, MAX_ADDRESS_LENGTH);
-  if (httpAddress === undefined) return fail(`store ${input.id} has an http address longer than ${MAX_ADDRESS_LENGTH}`);
+  if (httpAddress === undefined) return fail(`store ${id} has an http address longer than ${MAX_ADDRESS_LENGTH}`);
   const version = text(input.version, MAX_VERSION_LENGTH);
-  if (version === undefined) return fail(`store ${input.id} has a version longer than ${MAX_VERSION_LENGTH}`);
+  if (version === undefined) return fail(`store ${id} has a version longer than ${MAX_VERSION_LENGTH}`);
   const state = input.state ?? metapb.StoreState.STORE_UP;
-  if (!STORE_STATES.has(state)) return fail(`store ${input.id} has unknown state ${String(state)}`);
-  const startTimeMs = uint(input.startTimeMs);
-  if (startTimeMs === undefined) return fail(`store ${input.id} has an invalid start time`);
-  return ok(Object.freeze({ id: input.id, address, httpAddress, state, version, startTimeMs }));
+  if (!STORE_STATES.has(state)) return fail(`store ${id} has unknown state ${String(state)}`);
+  const startTimeMs = uint64(input.startTimeMs);
+  if (startTimeMs === undefined) return fail(`store ${id} has an invalid start time`);
+  return ok(Object.freeze({ id, address, httpAddress, state, version, startTimeMs }));
 }
 
 export function regionToProto(region: RegionMeta): metapb.IRegion {

@@ -27,7 +27,7 @@ import {
 import type { HeartbeatSink } from './heartbeat_streams.js';
 import { HeartbeatStreams } from './heartbeat_streams.js';
 import { IdAllocator } from './id_allocator.js';
-import { MAX_REGION_KEY_BYTES, parseRegion, parseStore, type StoreMeta } from './meta.js';
+import { MAX_REGION_KEY_BYTES, parseRegion, parseStore, positiveId, type StoreMeta } from './meta.js';
 import { OperatorController, type Operator } from './operator.js';
 import { resolvePdOptions, type PdServerOptions } from './options.js';
 import { ReplicaChecker, type PatrolReport } from './replica_checker.js';
@@ -334,7 +334,7 @@ export class PdServer {
     if (!this.serving) throw new PdUnavailableError('the placement-driver leader is not serving yet; retry');
     const now = this.clock();
     const boundStore = this.heartbeatStreams.storeOf(sink);
-    const leaderStore = request.leader?.storeId;
+    const leaderStore = positiveId(request.leader?.storeId);
     if (boundStore !== undefined && leaderStore !== boundStore) {
       throw new InvalidArgumentError(`a heartbeat led from store ${String(leaderStore)} arrived on store ${boundStore}'s stream`);
     }

@@ -32,7 +32,7 @@ import {
   ProposalRejectedError,
   StoreTombstoneError,
 } from './errors.js';
-import { peerToProto, regionToProto, storeToProto } from './meta.js';
+import { peerToProto, regionToProto, storeToProto, uint64 } from './meta.js';
 import type { RegionWithLeader } from './cluster.js';
 import type { PdServer } from './server.js';
 
@@ -64,7 +64,7 @@ export function pdGrpcImplementation(server: PdServer): UntypedServiceImplementa
       });
     },
     bootstrap: unary(server, 'bootstrap', async (request: pdpb.IBootstrapRequest) => {
-      await server.bootstrap({ clusterId: request.header?.clusterId ?? 0, store: request.store, region: request.region });
+      await server.bootstrap({ clusterId: requireNumber(request.header?.clusterId, 'header.cluster_id'), store: request.store, region: request.region });
       return {};
     }),
     isBootstrapped: unary(server, 'open', async () => ({ bootstrapped: await server.isBootstrapped() })),
@@ -134,8 +134,8 @@ function unary<Request extends RequestWithHeader, Response extends ResponseWithH
 }
 
 function checkClusterId(server: PdServer, header: pdpb.IRequestHeader | null | undefined, policy: ClusterIdPolicy): void {
-  const given = header?.clusterId ?? 0;
-  if (typeof given !== 'number' || !Number.isSafeInteger(given) || given < 0) {
+  const given = uint64(header?.clusterId);
+  if (given === undefined) {
     throw new InvalidArgumentError('header.cluster_id is not an unsigned integer');
   }
   const sm = server.stateMachine;
@@ -183,10 +183,9 @@ export function errorHeader(server: PdServer, error: unknown): pdpb.IResponseHea
 }
 
 function requireNumber(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${field} is not an unsigned integer`);
-  }
-  return value;
+  const number = uint64(value);
+  if (number === undefined) throw new InvalidArgumentError(`${field} is not an unsigned integer`);
+  return number;
 }
 
 function regionResponse(found: RegionWithLeader | undefined): pdpb.IRegionWithLeader {

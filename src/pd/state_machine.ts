@@ -15,12 +15,14 @@ import {
   epochIsStale,
   parseRegion,
   parseStore,
+  positiveId,
   regionToProto,
   regionsEqual,
   storeToProto,
   storesEqual,
   type RegionMeta,
   type StoreMeta,
+  uint64,
 } from './meta.js';
 import { RegionIndex } from './region_index.js';
 import {
@@ -210,8 +212,8 @@ export class PdStateMachine {
     if (this.state.bootstrapped) {
       return reject('bootstrap', 'already-bootstrapped', `cluster ${this.state.clusterId} is already bootstrapped`);
     }
-    const clusterId = command.clusterId;
-    if (typeof clusterId !== 'number' || !Number.isSafeInteger(clusterId) || clusterId <= 0) {
+    const clusterId = positiveId(command.clusterId);
+    if (clusterId === undefined) {
       return reject('bootstrap', 'malformed', `cluster id ${String(clusterId)} is not a positive integer`);
     }
     const store = parseStore(command.store);
@@ -227,8 +229,8 @@ export class PdStateMachine {
     if (!region.value.peers.some((p) => p.storeId === store.value.id)) {
       return reject('bootstrap', 'malformed', `the first region has no peer on the bootstrap store ${store.value.id}`);
     }
-    const bootstrapTimeMs = command.bootstrapTimeMs ?? 0;
-    if (!Number.isSafeInteger(bootstrapTimeMs) || bootstrapTimeMs < 0) {
+    const bootstrapTimeMs = uint64(command.bootstrapTimeMs);
+    if (bootstrapTimeMs === undefined) {
       return reject('bootstrap', 'malformed', 'bootstrap time is not a non-negative integer');
     }
     // The caller chose the first ids; ids handed out later start above all of them.
@@ -250,8 +252,8 @@ export class PdStateMachine {
   }
 
   private applyAllocIdWindow(command: pdstatepb.IAllocIdWindowCommand): PdApplyResult {
-    const end = command.end;
-    if (typeof end !== 'number' || !Number.isSafeInteger(end) || end <= 0) {
+    const end = positiveId(command.end);
+    if (end === undefined) {
       return reject('allocIdWindow', 'malformed', `window end ${String(end)} is not a positive integer`);
     }
     // Id 0 means "none" everywhere in the protocol, so the first window starts at 1.
@@ -267,8 +269,8 @@ export class PdStateMachine {
   }
 
   private applyTsoWindow(command: pdstatepb.ITsoWindowCommand): PdApplyResult {
-    const limit = command.physicalLimitMs;
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0 || limit > MAX_TSO_PHYSICAL_MS) {
+    const limit = positiveId(command.physicalLimitMs);
+    if (limit === undefined || limit > MAX_TSO_PHYSICAL_MS) {
       return reject('tsoWindow', 'malformed', `physical limit ${String(limit)} is out of range`);
     }
     const previousLimitMs = this.state.tsoPhysicalLimitMs;
@@ -318,7 +320,7 @@ export class PdStateMachine {
     for (const input of inputs) {
       const parsed = parseRegion(input);
       if (!parsed.ok) {
-        invalid.push(typeof input?.id === 'number' ? input.id : 0);
+        invalid.push(uint64(input?.id) ?? 0);
         continue;
       }
       const region = parsed.value;
@@ -412,10 +414,8 @@ function emptyClusterState(): ClusterStateView {
 }
 
 function clusterStateFromProto(decoded: pdstatepb.IClusterState): ClusterStateView | undefined {
-  const numbers = [decoded.clusterId, decoded.bootstrapTimeMs, decoded.idAllocatedEnd, decoded.tsoPhysicalLimitMs].map(
-    (n) => n ?? 0,
-  );
-  if (!numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
+  const numbers = [decoded.clusterId, decoded.bootstrapTimeMs, decoded.idAllocatedEnd, decoded.tsoPhysicalLimitMs].map(uint64);
+  if (!numbers.every((n) => n !== undefined)) return undefined;
   const [clusterId, bootstrapTimeMs, idAllocatedEnd, tsoPhysicalLimitMs] = numbers as [number, number, number, number];
   return { clusterId, bootstrapped: decoded.bootstrapped === true, bootstrapTimeMs, idAllocatedEnd, tsoPhysicalLimitMs };
 }

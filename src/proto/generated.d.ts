@@ -1021,6 +1021,9 @@ export namespace cairn {
             /** RaftMessage message. */
             message?: (cairn.raft.Message.$Properties|null);
 
+            /** RaftMessage hibernate. */
+            hibernate: boolean;
+
             /**
              * Creates a new RaftMessage instance using the specified properties.
              * @param [properties] Properties to set
@@ -1083,6 +1086,9 @@ export namespace cairn {
 
                 /** RaftMessage message */
                 message?: (cairn.raft.Message.$Properties|null);
+
+                /** RaftMessage hibernate */
+                hibernate?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

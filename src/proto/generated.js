@@ -1398,6 +1398,7 @@ export const cairn = $root.cairn = (() => {
             RaftMessage.prototype.endKey = $util.newBuffer([]);
             RaftMessage.prototype.isTombstone = false;
             RaftMessage.prototype.message = null;
+            RaftMessage.prototype.hibernate = false;
 
             RaftMessage.create = function(properties) {
                 return new RaftMessage(properties);
@@ -1426,6 +1427,8 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(56).bool(m.isTombstone);
                 if (m.message != null && $Object.hasOwnProperty.call(m, "message"))
                     $root.cairn.raft.Message.encode(m.message, w.uint32(66).fork(), q + 1).ldelim();
+                if (m.hibernate != null && $Object.hasOwnProperty.call(m, "hibernate") && m.hibernate !== false)
+                    w.uint32(72).bool(m.hibernate);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -1517,6 +1520,15 @@ export const cairn = $root.cairn = (() => {
                             if (u !== 2)
                                 break;
                             m.message = $root.cairn.raft.Message.decode(r, r.size(), $undefined, q + 1, m.message);
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.hibernate = v;
+                            else
+                                delete m.hibernate;
                             continue;
                         }
                     }

@@ -134,6 +134,14 @@ export class RaftNode {
     this.raft.transferLeader(target);
   }
 
+  /**
+   * Tells a node that was not ticked for a while (hibernating) that it is running again. A leader
+   * drops its lease: reads need a fresh heartbeat round before the lease serves them again.
+   */
+  resumeAfterPause(): void {
+    this.raft.resetLease();
+  }
+
   reportUnreachable(id: NodeId): void {
     this.raft.reportUnreachable(id);
   }

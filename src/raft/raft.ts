@@ -891,6 +891,16 @@ export class Raft {
     return seq;
   }
 
+  /**
+   * Forgets every heartbeat round sent so far. The caller stopped ticking this leader for a while
+   * (an idle group hibernating): its tick count says nothing about how much real time has passed,
+   * so no earlier round may support a lease, not even one acknowledged late.
+   */
+  resetLease(): void {
+    this.roundSentAt.clear();
+    this.roundAckTick.clear();
+  }
+
   /** Whether no other leader can exist now, judged from heartbeat rounds a quorum answered. */
   leaseValid(): boolean {
     if (this.role !== 'leader' || !this.checkQuorum || this.leaseForfeited || this.leaseTicks <= 0) return false;

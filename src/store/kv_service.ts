@@ -46,7 +46,12 @@ export class KvService {
     if (askedStore !== 0 && askedStore !== this.store.storeId) {
       return { error: { message: 'request for another store', storeNotMatch: { requestStoreId: askedStore, actualStoreId: this.store.storeId } } };
     }
-    if (!peer.isLeader()) return { error: peer.notLeaderError('request sent to a follower') };
+    if (!peer.isLeader()) {
+      // A client that comes to a follower may have failed to reach the leader: a hibernating
+      // follower wakes so that, if the leader is gone, it notices and an election follows.
+      if (peer.hibernating) this.store.tasks.wake(peer);
+      return { error: peer.notLeaderError('request sent to a follower') };
+    }
     const versionError = this.checkVersion(peer, context);
     if (versionError) return { error: versionError };
     for (const key of keys) {

@@ -48,11 +48,43 @@ export class RegionTasks {
   onTick(): void {
     const now = this.store.now();
     const interval = this.store.tuning.regionHeartbeatIntervalMs;
+    const hibernate = this.store.tuning.hibernate;
     for (const peer of this.store.peers.values()) {
       if (peer.isSystem || !peer.isLeader()) continue;
       if (now - peer.lastHeartbeatMs >= interval) this.heartbeatDue.add(peer);
       this.maybeCheckSplit(peer);
+      if (!hibernate.enabled || peer.hibernating) continue;
+      if (!this.leaderIsIdle(peer)) {
+        peer.idleTicks = 0;
+        continue;
+      }
+      if (++peer.idleTicks >= hibernate.idleTicks) this.hibernate(peer);
     }
+  }
+
+  /**
+   * A leader may stop ticking when nothing can change without an outside event: every entry
+   * is committed, applied and held by every member, and no request, transfer, membership change
+   * or snapshot is under way.
+   */
+  private leaderIsIdle(peer: Peer): boolean {
+    if (peer.pendingProposals.size > 0 || peer.readBatches.size > 0 || peer.nextReads !== undefined) return false;
+    if (peer.snapshotRequested || peer.snapshotGenerating || peer.splitCheckInFlight) return false;
+    const core = peer.raft.core;
+    const last = core.log.lastIndex();
+    if (core.leadTransferee !== 0 || core.log.committed !== last || peer.appliedIndex !== last) return false;
+    if (core.tracker.config.voters.isJoint) return false;
+    let caughtUp = true;
+    core.tracker.visit((_, pr) => {
+      if (pr.match !== last) caughtUp = false;
+    });
+    return caughtUp;
+  }
+
+  private hibernate(peer: Peer): void {
+    peer.hibernating = true;
+    this.store.sendHibernateNotices(peer);
+    this.store.logger.debug('region hibernating', { region: peer.groupId });
   }
 
   /** Follow-up work once an iteration's writes are durable and its peers advanced. */
@@ -70,9 +102,13 @@ export class RegionTasks {
   }
 
   wake(peer: Peer): void {
+    if (!peer.hibernating) return;
     peer.hibernating = false;
     peer.idleTicks = 0;
+    // Ticks that did not happen cannot vouch for a lease.
+    if (peer.isLeader()) peer.raft.resumeAfterPause();
     this.store.touch(peer);
+    this.store.logger.debug('region awake', { region: peer.groupId });
   }
 
   // ---- The placement driver ------------------------------------------------------------------------

@@ -478,6 +478,10 @@ export class Store {
   private route(m: raftpb.IRaftMessage): void {
     const groupId = Number(m.regionId ?? 0);
     const toPeer = Number(m.toPeer?.id ?? 0);
+    if (m.hibernate) {
+      this.onHibernateNotice(m);
+      return;
+    }
     let decoded;
     try {
       if (!m.message) throw new WireFormatError('raft message without a payload');
@@ -514,9 +518,42 @@ export class Store {
       this.logger.warn('refused a malformed raft message', { group: groupId, error: err instanceof Error ? err.message : String(err) });
       return;
     }
-    if (peer.hibernating) this.tasks.wake(peer);
-    peer.idleTicks = 0;
+    // A hibernating leader hears the answers to its last heartbeat round: nothing to wake for.
+    if (peer.hibernating && !(decoded.type === 'heartbeatResponse' && peer.isLeader())) this.tasks.wake(peer);
     this.touched.add(peer);
+  }
+
+  /** The leader of a group went quiet: follow it if we hold everything it has committed. */
+  private onHibernateNotice(m: raftpb.IRaftMessage): void {
+    const peer = this.peers.get(Number(m.regionId ?? 0));
+    if (peer === undefined || peer.isSystem || peer.peerId !== Number(m.toPeer?.id ?? 0)) return;
+    const core = peer.raft.core;
+    if (core.role !== 'follower' || core.lead !== Number(m.fromPeer?.id ?? 0)) return;
+    const last = core.log.lastIndex();
+    if (core.log.committed !== last || peer.appliedIndex !== last) return;
+    peer.hibernating = true;
+  }
+
+  /** Tells a hibernating leader's followers to stop ticking too. */
+  sendHibernateNotices(peer: Peer): void {
+    for (const p of peer.region.peers ?? []) {
+      const id = Number(p.id ?? 0);
+      if (id === peer.peerId) continue;
+      const to = this.peerAddress(peer, id);
+      if (to === undefined) continue;
+      this.transport.send(to.address, { regionId: peer.groupId, fromPeer: peer.selfMeta(), toPeer: to.peer, regionEpoch: peer.region.epoch ?? {}, hibernate: true });
+    }
+    this.transport.flush();
+  }
+
+  /** A store stopped answering: wake the followers it led, so they can notice and elect. */
+  onStoreUnreachable(address: string): void {
+    for (const peer of this.peers.values()) {
+      if (!peer.hibernating || peer.isLeader()) continue;
+      const leader = peer.leaderPeer();
+      if (leader !== undefined && this.resolveStore(Number(leader.storeId ?? 0)) === address) this.tasks.wake(peer);
+    }
+    this.notify();
   }
 
   /** Creates a peer for a Region this store does not host, when a legitimate member contacts it. */

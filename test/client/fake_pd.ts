@@ -9,6 +9,7 @@ import { type metapb, pdpb } from '../../src/proto/index.js';
 import { PdService } from '../../src/proto/services.js';
 import { type FakeClusterState, type FakeRegion, leaderPeer, toWireRegion } from './fake_cluster_state.js';
 import { bindServer, failStream, unaryHandler } from './fake_server.js';
+import { u64 } from '../../src/client/wire.js';
 
 type Stream<Req, Res> = grpc.ServerDuplexStream<Req, Res>;
 
@@ -47,6 +48,8 @@ export class FakePd {
   noLeaderKnown = false;
   /** Answer headers carry this cluster id instead of the real one (a foreign cluster). */
   answerClusterId: number | undefined;
+  /** The next leader answer (other than GetMembers) carries this error type. */
+  forcedError: pdpb.ErrorType | undefined;
   bootstrapped = true;
   readonly stores = new Map<number, metapb.IStore>();
   readonly heartbeats: pdpb.IRegionHeartbeatRequest[] = [];
@@ -105,7 +108,7 @@ export class FakePd {
   /** The header error a member answers `method` with, if any (the shared rules of every call). */
   private headerFor(member: FakePdMember, method: string, request: { header?: pdpb.IRequestHeader | null }): pdpb.IResponseHeader {
     member.count(method);
-    const asked = request.header?.clusterId ?? 0;
+    const asked = u64(request.header?.clusterId);
     member.headerClusterIds.push(asked);
     const clusterId = this.answerClusterId ?? this.cluster.clusterId;
     if (asked !== 0 && asked !== clusterId) {
@@ -120,6 +123,11 @@ export class FakePd {
           leaderAddress: this.redirectWithoutAddress ? '' : this.leader.address,
         },
       };
+    }
+    if (method !== 'GetMembers' && this.forcedError !== undefined) {
+      const type = this.forcedError;
+      this.forcedError = undefined;
+      return { clusterId, error: { type, message: 'forced by the test' } };
     }
     if (method !== 'GetMembers' && this.unavailableAnswers > 0) {
       this.unavailableAnswers -= 1;
@@ -161,7 +169,7 @@ export class FakePd {
         if (!ok(header)) return { header };
         if (this.bootstrapped) return { header: { ...header, error: { type: pdpb.ErrorType.ERROR_ALREADY_BOOTSTRAPPED, message: 'already' } } };
         this.bootstrapped = true;
-        if (request.store?.id) this.stores.set(request.store.id, request.store);
+        if (request.store && u64(request.store.id)) this.stores.set(u64(request.store.id), request.store);
         return { header };
       }),
       isBootstrapped: unaryHandler((request: pdpb.IIsBootstrappedRequest): pdpb.IIsBootstrappedResponse => {
@@ -208,7 +216,7 @@ export class FakePd {
       getRegionById: unaryHandler((request: pdpb.IGetRegionByIDRequest): pdpb.IGetRegionResponse => {
         const header = this.headerFor(member, 'GetRegionByID', request);
         if (!ok(header)) return { header };
-        return { header, ...this.routing(cluster.pdRegions.get(request.regionId ?? 0)) };
+        return { header, ...this.routing(cluster.pdRegions.get(u64(request.regionId))) };
       }),
       scanRegions: unaryHandler((request: pdpb.IScanRegionsRequest): pdpb.IScanRegionsResponse => {
         const header = this.headerFor(member, 'ScanRegions', request);
@@ -225,7 +233,7 @@ export class FakePd {
       getStore: unaryHandler((request: pdpb.IGetStoreRequest): pdpb.IGetStoreResponse => {
         const header = this.headerFor(member, 'GetStore', request);
         if (!ok(header)) return { header };
-        return { header, store: this.stores.get(request.storeId ?? 0) ?? null };
+        return { header, store: this.stores.get(u64(request.storeId)) ?? null };
       }),
       getAllStores: unaryHandler((request: pdpb.IGetAllStoresRequest): pdpb.IGetAllStoresResponse => {
         const header = this.headerFor(member, 'GetAllStores', request);
@@ -233,7 +241,7 @@ export class FakePd {
       }),
       putStore: unaryHandler((request: pdpb.IPutStoreRequest): pdpb.IPutStoreResponse => {
         const header = this.headerFor(member, 'PutStore', request);
-        if (ok(header) && request.store?.id) this.stores.set(request.store.id, request.store);
+        if (ok(header) && request.store && u64(request.store.id)) this.stores.set(u64(request.store.id), { id: u64(request.store.id), address: request.store.address ?? '' });
         return { header };
       }),
       storeHeartbeat: unaryHandler((request: pdpb.IStoreHeartbeatRequest): pdpb.IStoreHeartbeatResponse => ({
@@ -249,7 +257,7 @@ export class FakePd {
             return;
           }
           this.heartbeats.push(request);
-          call.write({ header, regionId: request.region?.id ?? 0, regionEpoch: request.region?.epoch ?? null });
+          call.write({ header, regionId: u64(request.region?.id), regionEpoch: request.region?.epoch ?? null });
         });
         call.on('end', () => {
           member.openStreams.delete(call as Stream<unknown, unknown>);

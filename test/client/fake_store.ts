@@ -10,6 +10,7 @@ import { KvService } from '../../src/proto/services.js';
 import type { LocalKvHandler } from '../../src/client/local.js';
 import { type FakeClusterState, type FakeRegion, leaderPeer, regionHasKey, toWireRegion } from './fake_cluster_state.js';
 import { bindServer, unaryHandler } from './fake_server.js';
+import { u64 } from '../../src/client/wire.js';
 
 export type FaultKind =
   | { kind: 'notLeaderNoHint' }
@@ -140,7 +141,7 @@ export class FakeStore implements LocalKvHandler {
 
   /** The checks a store makes before serving a request for a Region; undefined when all pass. */
   private check(context: kvpb.IContext | null | undefined, keys: readonly Uint8Array[]): kvpb.IRegionError | undefined {
-    const regionId = context?.regionId ?? 0;
+    const regionId = u64(context?.regionId);
     const region = this.cluster.regions.get(regionId);
     if (!region || !region.peers.some((p) => p.storeId === this.storeId)) {
       return this.regionError('RegionNotFound', { regionNotFound: { regionId } });
@@ -164,7 +165,7 @@ export class FakeStore implements LocalKvHandler {
       return this.regionError('NotLeader', { notLeader: { regionId, leader: leaderPeer(region) ?? null } });
     }
     const epoch = context?.regionEpoch;
-    if ((epoch?.version ?? 0) !== region.epoch.version || (epoch?.confVer ?? 0) !== region.epoch.confVer) {
+    if (u64(epoch?.version) !== region.epoch.version || u64(epoch?.confVer) !== region.epoch.confVer) {
       return this.regionError('EpochNotMatch', { epochNotMatch: { currentRegions: this.family(region).map(toWireRegion) } });
     }
     for (const key of keys) {
@@ -211,7 +212,7 @@ export class FakeStore implements LocalKvHandler {
       const start = request.scan.startKey ?? new Uint8Array();
       const regionError = this.check(request.scan.context, [start]);
       if (regionError) return { scan: { regionError } };
-      const region = this.cluster.regions.get(request.scan.context?.regionId ?? 0)!;
+      const region = this.cluster.regions.get(u64(request.scan.context?.regionId))!;
       const requestedEnd = request.scan.endKey ?? new Uint8Array();
       const end = requestedEnd.length > 0 ? requestedEnd : region.endKey;
       const limit = request.scan.limit || Number.MAX_SAFE_INTEGER;

@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { PdClient, type PdClientOptions } from '../../src/client/pd_client.js';
-import { DeadlineExceededError, PdClusterMismatchError, PdServerError } from '../../src/client/errors.js';
+import { DeadlineExceededError, PdClusterMismatchError, PdServerError, RetriesExhaustedError } from '../../src/client/errors.js';
 import { metapb, pdpb } from '../../src/proto/index.js';
 import { FakeCluster } from './fake_cluster.js';
 
@@ -82,12 +82,22 @@ describe('PdClient: leader and cluster id', () => {
   });
 
   it('gives up at the call deadline with the attempts in the error', async () => {
-    const { cluster, pd } = await setup(1, { callTimeoutMs: 300 });
+    const { cluster, pd } = await setup(1, { callTimeoutMs: 300, maxAttempts: 1_000 });
     cluster.pd.unavailableAnswers = 1_000_000;
+    const started = Date.now();
     const error = await pd.isBootstrapped().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
-    expect((error as DeadlineExceededError).message).toMatch(/unavailable/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect((error as DeadlineExceededError).message).toMatch(/PD IsBootstrapped: deadline of 300 ms exceeded; tried: .*unavailable/);
     expect((error as DeadlineExceededError).attempts.length).toBeGreaterThan(1);
+  });
+
+  it('gives up after maxAttempts', async () => {
+    const { cluster, pd } = await setup(1, { maxAttempts: 4 });
+    cluster.pd.unavailableAnswers = 1_000_000;
+    const error = await pd.isBootstrapped().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(cluster.pd.totalCalls('IsBootstrapped')).toBe(4);
   });
 
   it('treats a cluster mismatch as final', async () => {
@@ -152,13 +162,14 @@ describe('PdClient: the API', () => {
     expect(second.first).toBeGreaterThan(first.first);
   });
 
-  it('reports PD errors it does not recover from as PdServerError', async () => {
+  it('reports PD errors it does not recover from as PdServerError, without retrying', async () => {
     const { cluster, pd } = await setup(1);
-    cluster.pd.bootstrapped = true;
-    // Bootstrap on a bootstrapped cluster is handled; use a foreign error type via the fake's header.
-    await expect(pd.bootstrap({ id: 1 }, { id: 1 })).resolves.toBe('already-bootstrapped');
-    expect(PdServerError).toBeDefined();
-    expect(pdpb.ErrorType.ERROR_NOT_BOOTSTRAPPED).toBe(2);
+    cluster.pd.forcedError = pdpb.ErrorType.ERROR_NOT_BOOTSTRAPPED;
+    const error = await pd.getRegion(Buffer.from('a')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PdServerError);
+    expect((error as PdServerError).errorType).toBe(pdpb.ErrorType.ERROR_NOT_BOOTSTRAPPED);
+    expect((error as PdServerError).message).toMatch(/ERROR_NOT_BOOTSTRAPPED/);
+    expect(cluster.pd.totalCalls('GetRegion')).toBe(1);
   });
 });
 
