@@ -16,7 +16,7 @@
 // cores with the servers): the "client cpu" column says how much of a core the bench itself used.
 
 import { writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { LatencyHistogram } from './histogram.js';
@@ -417,7 +417,7 @@ async function main(): Promise<void> {
       `(files say recordcount ${[...new Set(specs.map((s) => s.recordCount))].join('/')}, operationcount ${[...new Set(specs.map((s) => s.operationCount))].join('/')}; ` +
       `run with ${fmtInt(options.records)} records, ${options.ops === undefined ? 'time-bound points' : `≤ ${fmtInt(options.ops)} ops per point`}); ` +
       `clients ${options.concurrency.join(', ')}; targets ${options.targets.join(', ')}; seed ${options.seed}; ` +
-      `${cpus().length} cores, node ${process.version}\n`,
+      `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}, node ${process.version}\n`,
   );
 
   let interrupted = false;
@@ -492,7 +492,10 @@ async function main(): Promise<void> {
 
   for (const spec of specs) printWorkloadTable(spec, options, reports);
   process.stdout.write('\n' + summaryLine(specs, options, reports));
-  process.stdout.write(`total run time ${duration(performance.now() - started)}\n`);
+  process.stdout.write(
+    `total run time ${duration(performance.now() - started)}; load average at the end ${loadavg()[0]!.toFixed(2)} ` +
+      `(${cpus().length} cores: above that, something else was competing for them)\n`,
+  );
   if (options.json !== undefined) {
     await writeFile(options.json, JSON.stringify({ options, corpus, workloads: specs, targets: reports }, null, 2) + '\n');
     log(`results written to ${options.json}`);
