@@ -21,6 +21,7 @@ export interface HeartbeatSink {
 
 export class HeartbeatStreams {
   private readonly byStore = new Map<number, HeartbeatSink>();
+  private readonly storeBySink = new WeakMap<HeartbeatSink, number>();
   readonly stats = { sent: 0, dropped: 0 };
 
   /** Binds `sink` to `storeId`, ending the store's previous stream. */
@@ -28,19 +29,24 @@ export class HeartbeatStreams {
     const previous = this.byStore.get(storeId);
     if (previous === sink) return;
     this.byStore.set(storeId, sink);
-    if (previous) endQuietly(previous);
+    this.storeBySink.set(sink, storeId);
+    if (previous) {
+      this.storeBySink.delete(previous);
+      endQuietly(previous);
+    }
   }
 
   /** Forgets `sink` (it closed); a newer stream of its store stays bound. */
   unbind(sink: HeartbeatSink): void {
-    for (const [storeId, bound] of this.byStore) {
-      if (bound === sink) this.byStore.delete(storeId);
-    }
+    const storeId = this.storeBySink.get(sink);
+    if (storeId === undefined) return;
+    this.storeBySink.delete(sink);
+    if (this.byStore.get(storeId) === sink) this.byStore.delete(storeId);
   }
 
+  /** The store `sink` is bound to, if any. */
   storeOf(sink: HeartbeatSink): number | undefined {
-    for (const [storeId, bound] of this.byStore) if (bound === sink) return storeId;
-    return undefined;
+    return this.storeBySink.get(sink);
   }
 
   /** Sends to `sink` unless its backlog is full; false when dropped. */
@@ -72,7 +78,10 @@ export class HeartbeatStreams {
   closeAll(): void {
     const sinks = [...this.byStore.values()];
     this.byStore.clear();
-    for (const sink of sinks) endQuietly(sink);
+    for (const sink of sinks) {
+      this.storeBySink.delete(sink);
+      endQuietly(sink);
+    }
   }
 }
 

@@ -27,7 +27,15 @@ import {
 import type { HeartbeatSink } from './heartbeat_streams.js';
 import { HeartbeatStreams } from './heartbeat_streams.js';
 import { IdAllocator } from './id_allocator.js';
-import { MAX_REGION_KEY_BYTES, parseRegion, parseStore, positiveId, type StoreMeta } from './meta.js';
+import {
+  MAX_REGION_KEY_BYTES,
+  parseRegion,
+  parseStore,
+  positiveId,
+  regionToProto,
+  storeToProto,
+  type StoreMeta,
+} from './meta.js';
 import { OperatorController, type Operator } from './operator.js';
 import { resolvePdOptions, type PdServerOptions } from './options.js';
 import { ReplicaChecker, type PatrolReport } from './replica_checker.js';
@@ -228,8 +236,8 @@ export class PdServer {
     const outcome = await this.replication.propose({
       bootstrap: {
         clusterId,
-        store: { ...input.store, state: metapb.StoreState.STORE_UP },
-        region: input.region,
+        store: storeToProto({ ...store.value, state: metapb.StoreState.STORE_UP }),
+        region: regionToProto(region.value),
         bootstrapTimeMs: Math.floor(this.clock()),
       },
     });
@@ -303,7 +311,7 @@ export class PdServer {
     const existing = this.stateMachine.getStore(parsed.value.id);
     if (existing?.state === metapb.StoreState.STORE_TOMBSTONE) throw new StoreTombstoneError(existing.id);
     const store = { ...parsed.value, state: existing?.state ?? metapb.StoreState.STORE_UP };
-    const outcome = await this.replication.propose({ putStore: { store } });
+    const outcome = await this.replication.propose({ putStore: { store: storeToProto(store) } });
     if (outcome.kind === 'store-put') return;
     if (outcome.kind === 'rejected' && outcome.reason === 'store-tombstone') throw new StoreTombstoneError(store.id);
     throw rejection(outcome);
@@ -389,7 +397,7 @@ export class PdServer {
       throw new InvalidArgumentError('the left region must end where the right region starts');
     }
     if (left.value.id === right.value.id) throw new InvalidArgumentError('both halves of a split have the same region id');
-    const outcome = await this.replication.propose({ putRegions: { regions: [leftInput!, rightInput!] } });
+    const outcome = await this.replication.propose({ putRegions: { regions: [regionToProto(left.value), regionToProto(right.value)] } });
     if (outcome.kind !== 'regions-put') throw rejection(outcome);
     this.log({ level: 'info', msg: 'pd: split reported', left: left.value.id, right: right.value.id, stale: outcome.stale });
   }
@@ -407,13 +415,20 @@ export class PdServer {
 
   private activate(): void {
     const generation = this.generation;
-    const activation = this.tso.activate().then(() => {
-      if (generation !== this.generation) throw new NotLeaderError(this.replication.leaderAddress(), 'leadership changed');
-      this.cluster.reset(this.clock());
-      this.serving = true;
-      this.log({ level: 'info', msg: 'pd: serving as leader', term: this.leaderTerm });
-      if (this.started) this.startTimers();
-    });
+    // Deferred by a microtask: the store may call onLeadershipChange from inside its Raft loop,
+    // and proposing re-entrantly from there is not something it has to support.
+    const activation = Promise.resolve()
+      .then(() => {
+        if (generation !== this.generation) throw new NotLeaderError(this.replication.leaderAddress(), 'leadership changed');
+        return this.tso.activate();
+      })
+      .then(() => {
+        if (generation !== this.generation) throw new NotLeaderError(this.replication.leaderAddress(), 'leadership changed');
+        this.cluster.reset(this.clock());
+        this.serving = true;
+        this.log({ level: 'info', msg: 'pd: serving as leader', term: this.leaderTerm });
+        if (this.started) this.startTimers();
+      });
     this.activation = activation;
     activation.catch((error: unknown) => {
       if (generation !== this.generation) return;

@@ -176,6 +176,9 @@ describe('regions and routing', () => {
     // An older conf_ver of region 10 is stale too, even with the same version.
     const olderConf = sm.apply({ putRegions: { regions: [region(10, '', 'm', { confVer: 0, version: 2 }, [[11, 1]])] } });
     expect(olderConf.outcome).toMatchObject({ stale: [10] });
+    // A region never seen before, overlapping newer regions with an older version, is stale too.
+    const olderOverlap = sm.apply({ putRegions: { regions: [region(30, 'a', 'c', { confVer: 5, version: 1 }, [[31, 1]])] } });
+    expect(olderOverlap.outcome).toMatchObject({ stale: [30] });
     expect(sm.snapshotPairs()).toEqual(before);
     expect(routedId(sm, 'a')).toBe(10);
   });
