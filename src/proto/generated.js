@@ -32,12 +32,12 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Store.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Store.prototype.id = 0;
             Store.prototype.address = "";
             Store.prototype.httpAddress = "";
             Store.prototype.state = 0;
             Store.prototype.version = "";
-            Store.prototype.startTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Store.prototype.startTimeMs = 0;
 
             Store.create = function(properties) {
                 return new Store(properties);
@@ -184,8 +184,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            RegionEpoch.prototype.confVer = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            RegionEpoch.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RegionEpoch.prototype.confVer = 0;
+            RegionEpoch.prototype.version = 0;
 
             RegionEpoch.create = function(properties) {
                 return new RegionEpoch(properties);
@@ -297,8 +297,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Peer.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Peer.prototype.storeId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Peer.prototype.id = 0;
+            Peer.prototype.storeId = 0;
             Peer.prototype.role = 0;
 
             Peer.create = function(properties) {
@@ -414,7 +414,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Region.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Region.prototype.id = 0;
             Region.prototype.startKey = $util.newBuffer([]);
             Region.prototype.endKey = $util.newBuffer([]);
             Region.prototype.epoch = null;
@@ -566,8 +566,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Entry.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Entry.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Entry.prototype.term = 0;
+            Entry.prototype.index = 0;
             Entry.prototype.kind = 0;
             Entry.prototype.data = $util.newBuffer([]);
 
@@ -862,8 +862,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            SnapshotMeta.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            SnapshotMeta.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            SnapshotMeta.prototype.index = 0;
+            SnapshotMeta.prototype.term = 0;
             SnapshotMeta.prototype.confState = null;
 
             SnapshotMeta.create = function(properties) {
@@ -1097,23 +1097,23 @@ export const cairn = $root.cairn = (() => {
             };
 
             Message.prototype.type = 0;
-            Message.prototype.from = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.to = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.logTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Message.prototype.from = 0;
+            Message.prototype.to = 0;
+            Message.prototype.term = 0;
+            Message.prototype.index = 0;
+            Message.prototype.logTerm = 0;
             Message.prototype.entries = $util.emptyArray;
-            Message.prototype.commit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Message.prototype.commit = 0;
             Message.prototype.reject = false;
-            Message.prototype.hintIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.hintTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.lastIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            Message.prototype.lastTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Message.prototype.hintIndex = 0;
+            Message.prototype.hintTerm = 0;
+            Message.prototype.lastIndex = 0;
+            Message.prototype.lastTerm = 0;
             Message.prototype.transfer = false;
-            Message.prototype.readSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Message.prototype.readSeq = 0;
             Message.prototype.context = $util.newBuffer([]);
             Message.prototype.snapshot = null;
-            Message.prototype.target = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Message.prototype.target = 0;
 
             Message.create = function(properties) {
                 return new Message(properties);
@@ -1390,7 +1390,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            RaftMessage.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RaftMessage.prototype.regionId = 0;
             RaftMessage.prototype.fromPeer = null;
             RaftMessage.prototype.toPeer = null;
             RaftMessage.prototype.regionEpoch = null;
@@ -1567,8 +1567,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            RaftBatch.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            RaftBatch.prototype.fromStore = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RaftBatch.prototype.clusterId = 0;
+            RaftBatch.prototype.fromStore = 0;
             RaftBatch.prototype.fromAddress = "";
             RaftBatch.prototype.messages = $util.emptyArray;
 
@@ -1696,7 +1696,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            SnapshotChunk.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            SnapshotChunk.prototype.clusterId = 0;
             SnapshotChunk.prototype.message = null;
             SnapshotChunk.prototype.data = $util.newBuffer([]);
             SnapshotChunk.prototype.last = false;
@@ -2250,7 +2250,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             SplitCommand.prototype.splitKey = $util.newBuffer([]);
-            SplitCommand.prototype.newRegionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            SplitCommand.prototype.newRegionId = 0;
             SplitCommand.prototype.newPeerIds = $util.emptyArray;
 
             SplitCommand.create = function(properties) {
@@ -2468,10 +2468,10 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            CommandHeader.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CommandHeader.prototype.regionId = 0;
             CommandHeader.prototype.peer = null;
             CommandHeader.prototype.regionEpoch = null;
-            CommandHeader.prototype.proposalId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CommandHeader.prototype.proposalId = 0;
 
             CommandHeader.create = function(properties) {
                 return new CommandHeader(properties);
@@ -2914,8 +2914,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            ApplyState.prototype.appliedIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            ApplyState.prototype.appliedTerm = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ApplyState.prototype.appliedIndex = 0;
+            ApplyState.prototype.appliedTerm = 0;
 
             ApplyState.create = function(properties) {
                 return new ApplyState(properties);
@@ -3232,7 +3232,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Context.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Context.prototype.regionId = 0;
             Context.prototype.regionEpoch = null;
             Context.prototype.peer = null;
 
@@ -3342,7 +3342,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            NotLeader.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            NotLeader.prototype.regionId = 0;
             NotLeader.prototype.leader = null;
 
             NotLeader.create = function(properties) {
@@ -3537,7 +3537,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            RegionNotFound.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RegionNotFound.prototype.regionId = 0;
 
             RegionNotFound.create = function(properties) {
                 return new RegionNotFound(properties);
@@ -3630,7 +3630,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             KeyNotInRegion.prototype.key = $util.newBuffer([]);
-            KeyNotInRegion.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            KeyNotInRegion.prototype.regionId = 0;
             KeyNotInRegion.prototype.startKey = $util.newBuffer([]);
             KeyNotInRegion.prototype.endKey = $util.newBuffer([]);
 
@@ -3758,7 +3758,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             ServerIsBusy.prototype.reason = "";
-            ServerIsBusy.prototype.backoffMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ServerIsBusy.prototype.backoffMs = 0;
 
             ServerIsBusy.create = function(properties) {
                 return new ServerIsBusy(properties);
@@ -3937,8 +3937,8 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            StoreNotMatch.prototype.requestStoreId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            StoreNotMatch.prototype.actualStoreId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            StoreNotMatch.prototype.requestStoreId = 0;
+            StoreNotMatch.prototype.actualStoreId = 0;
 
             StoreNotMatch.create = function(properties) {
                 return new StoreNotMatch(properties);
@@ -5868,7 +5868,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            RequestHeader.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RequestHeader.prototype.clusterId = 0;
 
             RequestHeader.create = function(properties) {
                 return new RequestHeader(properties);
@@ -6090,7 +6090,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            ResponseHeader.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ResponseHeader.prototype.clusterId = 0;
             ResponseHeader.prototype.error = null;
 
             ResponseHeader.create = function(properties) {
@@ -6191,7 +6191,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Member.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Member.prototype.id = 0;
             Member.prototype.address = "";
 
             Member.create = function(properties) {
@@ -6984,7 +6984,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             AllocIDResponse.prototype.header = null;
-            AllocIDResponse.prototype.id = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            AllocIDResponse.prototype.id = 0;
             AllocIDResponse.prototype.count = 0;
 
             AllocIDResponse.create = function(properties) {
@@ -7096,7 +7096,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            Timestamp.prototype.physical = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Timestamp.prototype.physical = 0;
             Timestamp.prototype.logical = 0;
 
             Timestamp.create = function(properties) {
@@ -7513,7 +7513,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             GetRegionByIDRequest.prototype.header = null;
-            GetRegionByIDRequest.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            GetRegionByIDRequest.prototype.regionId = 0;
 
             GetRegionByIDRequest.create = function(properties) {
                 return new GetRegionByIDRequest(properties);
@@ -8047,7 +8047,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             GetStoreRequest.prototype.header = null;
-            GetStoreRequest.prototype.storeId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            GetStoreRequest.prototype.storeId = 0;
 
             GetStoreRequest.create = function(properties) {
                 return new GetStoreRequest(properties);
@@ -8624,14 +8624,14 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            StoreStats.prototype.storeId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            StoreStats.prototype.capacity = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            StoreStats.prototype.available = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            StoreStats.prototype.storeId = 0;
+            StoreStats.prototype.capacity = 0;
+            StoreStats.prototype.available = 0;
             StoreStats.prototype.regionCount = 0;
             StoreStats.prototype.leaderCount = 0;
             StoreStats.prototype.sendingSnapshots = 0;
             StoreStats.prototype.receivingSnapshots = 0;
-            StoreStats.prototype.startTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            StoreStats.prototype.startTimeMs = 0;
 
             StoreStats.create = function(properties) {
                 return new StoreStats(properties);
@@ -8988,7 +8988,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             PeerStats.prototype.peer = null;
-            PeerStats.prototype.downSeconds = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            PeerStats.prototype.downSeconds = 0;
 
             PeerStats.create = function(properties) {
                 return new PeerStats(properties);
@@ -9095,9 +9095,9 @@ export const cairn = $root.cairn = (() => {
             RegionHeartbeatRequest.prototype.leader = null;
             RegionHeartbeatRequest.prototype.downPeers = $util.emptyArray;
             RegionHeartbeatRequest.prototype.pendingPeers = $util.emptyArray;
-            RegionHeartbeatRequest.prototype.approximateSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            RegionHeartbeatRequest.prototype.approximateKeys = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            RegionHeartbeatRequest.prototype.term = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RegionHeartbeatRequest.prototype.approximateSize = 0;
+            RegionHeartbeatRequest.prototype.approximateKeys = 0;
+            RegionHeartbeatRequest.prototype.term = 0;
 
             RegionHeartbeatRequest.create = function(properties) {
                 return new RegionHeartbeatRequest(properties);
@@ -9552,7 +9552,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             RegionHeartbeatResponse.prototype.header = null;
-            RegionHeartbeatResponse.prototype.regionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            RegionHeartbeatResponse.prototype.regionId = 0;
             RegionHeartbeatResponse.prototype.regionEpoch = null;
             RegionHeartbeatResponse.prototype.targetPeer = null;
             RegionHeartbeatResponse.prototype.changePeer = null;
@@ -9797,7 +9797,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             AskSplitResponse.prototype.header = null;
-            AskSplitResponse.prototype.newRegionId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            AskSplitResponse.prototype.newRegionId = 0;
             AskSplitResponse.prototype.newPeerIds = $util.emptyArray;
 
             AskSplitResponse.create = function(properties) {
@@ -10328,10 +10328,10 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            BootstrapCommand.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            BootstrapCommand.prototype.clusterId = 0;
             BootstrapCommand.prototype.store = null;
             BootstrapCommand.prototype.region = null;
-            BootstrapCommand.prototype.bootstrapTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            BootstrapCommand.prototype.bootstrapTimeMs = 0;
 
             BootstrapCommand.create = function(properties) {
                 return new BootstrapCommand(properties);
@@ -10450,7 +10450,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            AllocIdWindowCommand.prototype.end = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            AllocIdWindowCommand.prototype.end = 0;
 
             AllocIdWindowCommand.create = function(properties) {
                 return new AllocIdWindowCommand(properties);
@@ -10542,7 +10542,7 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            TsoWindowCommand.prototype.physicalLimitMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            TsoWindowCommand.prototype.physicalLimitMs = 0;
 
             TsoWindowCommand.create = function(properties) {
                 return new TsoWindowCommand(properties);
@@ -10954,11 +10954,11 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            ClusterState.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ClusterState.prototype.clusterId = 0;
             ClusterState.prototype.bootstrapped = false;
-            ClusterState.prototype.bootstrapTimeMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            ClusterState.prototype.idAllocatedEnd = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            ClusterState.prototype.tsoPhysicalLimitMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ClusterState.prototype.bootstrapTimeMs = 0;
+            ClusterState.prototype.idAllocatedEnd = 0;
+            ClusterState.prototype.tsoPhysicalLimitMs = 0;
 
             ClusterState.create = function(properties) {
                 return new ClusterState(properties);
@@ -11178,7 +11178,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             InitResponse.prototype.alreadyInitialized = false;
-            InitResponse.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            InitResponse.prototype.clusterId = 0;
 
             InitResponse.create = function(properties) {
                 return new InitResponse(properties);
@@ -11357,12 +11357,12 @@ export const cairn = $root.cairn = (() => {
                             this[ks[i]] = p[ks[i]];
             };
 
-            NodeStatusResponse.prototype.clusterId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-            NodeStatusResponse.prototype.storeId = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            NodeStatusResponse.prototype.clusterId = 0;
+            NodeStatusResponse.prototype.storeId = 0;
             NodeStatusResponse.prototype.address = "";
             NodeStatusResponse.prototype.httpAddress = "";
             NodeStatusResponse.prototype.build = "";
-            NodeStatusResponse.prototype.startedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            NodeStatusResponse.prototype.startedAtMs = 0;
             NodeStatusResponse.prototype.ready = false;
             NodeStatusResponse.prototype.regionCount = 0;
             NodeStatusResponse.prototype.leaderCount = 0;

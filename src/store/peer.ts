@@ -76,6 +76,11 @@ export class Peer {
   /** Ticks without any Raft traffic or proposal, for hibernation. */
   idleTicks = 0;
   hibernating = false;
+  /**
+   * A hibernate notice came while this follower was still applying: it goes quiet once it has
+   * applied up to here, unless anything else happens first.
+   */
+  hibernateWhenApplied: number | undefined = undefined;
   /** Bytes and keys written since the last split check, and the last check's totals. */
   writtenBytes = 0;
   writtenKeys = 0;

@@ -520,6 +520,7 @@ export class Store {
     }
     // A hibernating leader hears the answers to its last heartbeat round: nothing to wake for.
     if (peer.hibernating && !(decoded.type === 'heartbeatResponse' && peer.isLeader())) this.tasks.wake(peer);
+    peer.hibernateWhenApplied = undefined;
     this.touched.add(peer);
   }
 
@@ -530,8 +531,9 @@ export class Store {
     const core = peer.raft.core;
     if (core.role !== 'follower' || core.lead !== Number(m.fromPeer?.id ?? 0)) return;
     const last = core.log.lastIndex();
-    if (core.log.committed !== last || peer.appliedIndex !== last) return;
-    peer.hibernating = true;
+    if (core.log.committed !== last) return;
+    if (peer.appliedIndex === last) peer.hibernating = true;
+    else peer.hibernateWhenApplied = last;
   }
 
   /** Tells a hibernating leader's followers to stop ticking too. */
@@ -718,6 +720,10 @@ export class Store {
   private afterApply(peer: Peer, fx: ApplyEffects): void {
     peer.appliedIndex = fx.lastIndex;
     peer.appliedTerm = fx.lastTerm;
+    if (peer.hibernateWhenApplied !== undefined && peer.appliedIndex >= peer.hibernateWhenApplied) {
+      peer.hibernateWhenApplied = undefined;
+      if (!peer.isLeader()) peer.hibernating = true;
+    }
     peer.writtenBytes += fx.writtenBytes;
     peer.writtenKeys += fx.writtenKeys;
     for (const settle of fx.settle) settle();
