@@ -78,5 +78,7 @@ export function describeGrpcError(error: unknown): string {
   const code = grpcStatusOf(error);
   const details = (error as { details?: unknown } | null)?.details;
   const name = code === undefined ? 'error' : (grpc.status[code] ?? `status ${code}`);
-  return `${name}: ${typeof details === 'string' && details ? details : error instanceof Error ? error.message : String(error)}`;
+  const text = typeof details === 'string' && details ? details : error instanceof Error ? error.message : String(error);
+  // grpc-js appends an empty "Resolution note:" to connection errors; it only adds noise.
+  return `${name}: ${text.replace(/\s*Resolution note:\s*$/, '')}`;
 }

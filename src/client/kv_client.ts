@@ -17,6 +17,7 @@
 // committed and which were not confirmed. A Region that splits while its group is being retried is
 // re-split too, so "one Region" means one Region at the time the write is applied.
 
+import { setMaxListeners } from 'node:events';
 import { kvpb, metapb } from '../proto/index.js';
 import { Backoff, type BackoffPolicy, type RandomSource, resolveBackoffPolicy, sleep } from './backoff.js';
 import { Deadline, pushBounded, raceDeadline } from './deadline.js';
@@ -135,6 +136,8 @@ class Operation {
   /** Set when the operation failed; its other Region groups stop at their next step. */
   failed: Error | undefined;
   private readonly backoffs = new Map<RetryReason, Backoff>();
+  private lastDetail: string | undefined;
+  private repeats = 0;
 
   constructor(
     readonly name: string,
@@ -148,6 +151,21 @@ class Operation {
       this.backoffs.set(reason, backoff);
     }
     return backoff;
+  }
+
+  /**
+   * Records one attempt. The same failure repeated (a store down for the whole deadline) is one
+   * entry with a count, so the final error stays readable.
+   */
+  note(detail: string, action: string): void {
+    if (detail === this.lastDetail && this.attempts.length > 0) {
+      this.repeats += 1;
+      this.attempts[this.attempts.length - 1] = `${detail} (${this.repeats} times, last ${action})`;
+      return;
+    }
+    this.lastDetail = detail;
+    this.repeats = 1;
+    pushBounded(this.attempts, `${detail} (${action})`);
   }
 
   deadlineError(cause?: Error): DeadlineExceededError {
@@ -171,6 +189,8 @@ export class RawKvClient {
   private readonly storeClients = new Map<string, StoreClient>();
   private readonly storeAddresses = new Map<number, string>();
   private readonly storeLookups = new Map<number, Promise<metapb.IStore | undefined>>();
+  /** Region lookups at PD under way (at most one per operation). */
+  private readonly regionLoads = new Set<Promise<RegionInfo | undefined>>();
   private readonly abort = new AbortController();
   private closed = false;
   /** Counters for metrics and tests. */
@@ -189,6 +209,8 @@ export class RawKvClient {
     this.scanBatchSize = positive('scanBatchSize', options.scanBatchSize ?? DEFAULTS.scanBatchSize);
     this.storeClientOptions = options.storeClient ?? {};
     this.onRetry = options.onRetry;
+    // Every operation sleeping in a backoff listens on this signal; thousands may at once.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** Sets (or clears) the in-process path to the store hosted by this process. */
@@ -355,9 +377,13 @@ export class RawKvClient {
     }
   }
 
-  /** A deadline that passed anywhere below (store client, PD call) becomes this operation's. */
+  /**
+   * A deadline that passed anywhere below (store client, PD call) becomes this operation's; its
+   * cause is what the operation was recovering from at the time, which says more than "the last
+   * PD call ran out of time too".
+   */
   private finalError(op: Operation, error: unknown): ClientError {
-    if (error instanceof DeadlineExceededError && error.operation !== op.name) return op.deadlineError(error);
+    if (error instanceof DeadlineExceededError && error.operation !== op.name) return op.deadlineError(op.lastError ?? error);
     if (isClientError(error)) return error;
     throw error;
   }
@@ -365,10 +391,26 @@ export class RawKvClient {
   private async locate(key: Uint8Array, op: Operation): Promise<CachedRegion> {
     const cached = this.regionCache.locate(key);
     if (cached) return cached;
+    // A burst of misses (a cold cache under load) would otherwise ask PD once per key. Waiting for
+    // the loads already under way (one PD round trip) lets most of the burst find its Region cached.
+    // Misses woken together re-check: the first to find its Region still missing starts a load,
+    // and the others wait for that one too.
+    while (this.regionLoads.size > 0) {
+      await raceDeadline(Promise.allSettled([...this.regionLoads]), op.deadline, () => op.deadlineError());
+      const loaded = this.regionCache.locate(key);
+      if (loaded) return loaded;
+    }
     for (;;) {
       this.checkAlive(op);
       this.stats.regionLoads += 1;
-      const info = await this.pd.getRegion(key, { timeoutMs: Math.max(1, op.deadline.remainingMs()) });
+      const load = this.pd.getRegion(key, { timeoutMs: Math.max(1, op.deadline.remainingMs()) });
+      this.regionLoads.add(load);
+      let info: RegionInfo | undefined;
+      try {
+        info = await load;
+      } finally {
+        this.regionLoads.delete(load);
+      }
       if (info && regionContains(info.region, key)) {
         this.regionCache.update(info);
         // The cache may have kept a newer view of the range; route by whatever it holds now.
@@ -591,21 +633,21 @@ export class RawKvClient {
     if (op.deadline.expired()) throw op.deadlineError();
   }
 
-  private countRetry(op: Operation, entry: string): void {
-    pushBounded(op.attempts, entry);
+  private countRetry(op: Operation, detail: string, action: string): void {
+    op.note(detail, action);
     op.retries += 1;
     this.stats.retries += 1;
     if (op.retries > this.maxRetries) throw new RetriesExhaustedError(op.name, this.maxRetries, op.attempts, op.lastError);
   }
 
   private retryNow(op: Operation, regionId: number, reason: RetryReason, detail: string): void {
-    this.countRetry(op, `${detail} (retried at once)`);
+    this.countRetry(op, detail, 'retried at once');
     this.onRetry?.({ operation: op.name, regionId, reason, backoffMs: 0, detail });
   }
 
   private async backoffThen(op: Operation, regionId: number, reason: RetryReason, detail: string, atLeastMs = 0): Promise<void> {
     const delay = op.backoffFor(reason, this.backoffPolicy, this.random).nextDelayMs(atLeastMs);
-    this.countRetry(op, `${detail} (backoff ${delay} ms)`);
+    this.countRetry(op, detail, `backoff ${delay} ms`);
     // Sleeping past the deadline would only postpone the same answer.
     if (delay >= op.deadline.remainingMs()) throw op.deadlineError();
     this.stats.backoffs += 1;

@@ -5,6 +5,7 @@
 // after an exponential backoff; a cluster mismatch is final. Each call has an overall deadline, a
 // per-attempt timeout and a maximum number of attempts.
 
+import { setMaxListeners } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { type metapb, pdpb } from '../proto/index.js';
 import { PdService } from '../proto/services.js';
@@ -125,6 +126,8 @@ export class PdClient {
     this.heartbeatQueueLimit = positive('heartbeatQueueLimit', options.heartbeatQueueLimit ?? DEFAULTS.heartbeatQueueLimit);
     const tsoMaxBatchSize = positive('tsoMaxBatchSize', options.tsoMaxBatchSize ?? DEFAULTS.tsoMaxBatchSize);
     if (tsoMaxBatchSize > MAX_LOGICAL) throw new InvalidArgumentError(`tsoMaxBatchSize must be at most ${MAX_LOGICAL}`);
+    // Every call sleeping in a backoff listens on this signal; many may at once.
+    setMaxListeners(0, this.abort.signal);
     this.leader = new PdLeaderChannel({
       endpoints: options.endpoints,
       clusterId: options.clusterId,
@@ -337,9 +340,10 @@ export class PdClient {
         continue;
       }
 
+      const header = this.leader.header();
       let response: Res;
       try {
-        response = await unaryCall(leader.client, method, build(this.leader.header()), deadline.within(this.rpcTimeoutMs));
+        response = await unaryCall(leader.client, method, build(header), deadline.within(this.rpcTimeoutMs));
       } catch (error) {
         if (this.closed) throw new ClientClosedError('PD client');
         const status = grpcStatusOf(error);
@@ -351,10 +355,13 @@ export class PdClient {
         continue;
       }
 
-      const verdict = this.leader.checkHeader(response.header, leader.address);
+      const verdict = this.leader.checkHeader(response.header, leader.address, u64(header.clusterId));
       switch (verdict.kind) {
         case 'ok':
           return response;
+        case 'clusterIdLearned':
+          pushBounded(attempts, `${leader.address}: refused without a cluster id; learned it`);
+          continue;
         case 'notLeader':
           pushBounded(attempts, `${leader.address}: not leader${verdict.leaderAddress ? `, leader is ${verdict.leaderAddress}` : ''}`);
           if (verdict.leaderAddress && verdict.leaderAddress !== leader.address) {

@@ -22,6 +22,8 @@ export type HeaderVerdict =
   | { readonly kind: 'ok' }
   | { readonly kind: 'notLeader'; readonly leaderAddress: string | undefined; readonly message: string }
   | { readonly kind: 'unavailable'; readonly message: string }
+  /** Refused for lack of a cluster id the answer has now taught us: ask again at once. */
+  | { readonly kind: 'clusterIdLearned'; readonly message: string }
   | { readonly kind: 'error'; readonly type: pdpb.ErrorType; readonly message: string };
 
 export interface PdLeaderChannelOptions {
@@ -98,8 +100,11 @@ export class PdLeaderChannel {
   /**
    * Checks a response header: learns the cluster id if unknown, throws on a cluster mismatch (from
    * either side), and classifies the error. A missing header reads as "no error, cluster unknown".
+   * `sentClusterId` is the id the request carried: a request sent before the id was known (e.g.
+   * the client started before the cluster was bootstrapped) may be refused as a mismatch, which is
+   * then no mismatch at all but the moment the id is learned.
    */
-  checkHeader(header: pdpb.IResponseHeader | null | undefined, address: string): HeaderVerdict {
+  checkHeader(header: pdpb.IResponseHeader | null | undefined, address: string, sentClusterId: number): HeaderVerdict {
     const clusterId = u64(header?.clusterId);
     if (clusterId !== 0) {
       if (this.knownClusterId === 0) this.knownClusterId = clusterId;
@@ -116,6 +121,7 @@ export class PdLeaderChannel {
       case pdpb.ErrorType.ERROR_UNAVAILABLE:
         return { kind: 'unavailable', message };
       case pdpb.ErrorType.ERROR_CLUSTER_MISMATCH:
+        if (sentClusterId === 0 && this.knownClusterId !== 0) return { kind: 'clusterIdLearned', message };
         throw new PdClusterMismatchError(this.knownClusterId, clusterId, address, message);
       default:
         return { kind: 'error', type, message };
@@ -175,8 +181,9 @@ export class PdLeaderChannel {
     let kept = false;
     try {
       this.stats.getMembersProbes += 1;
-      const response = await unaryCall(client, PdService.getMembers, { header: this.header() }, deadline.within(this.options.discoveryTimeoutMs));
-      const verdict = this.checkHeader(response.header, address);
+      const header = this.header();
+      const response = await unaryCall(client, PdService.getMembers, { header }, deadline.within(this.options.discoveryTimeoutMs));
+      const verdict = this.checkHeader(response.header, address, u64(header.clusterId));
       this.preferred = address;
       for (const member of response.members ?? []) if (member.address) this.remember(member.address);
       const leaderAddress = response.leader?.address || (verdict.kind === 'notLeader' ? verdict.leaderAddress : undefined);

@@ -12,6 +12,7 @@ import { Deadline } from './deadline.js';
 import { type ClientError, ClientClosedError, OverloadedError, PdServerError, PdUnavailableError, asError } from './errors.js';
 import { describeGrpcError, openBidiStream } from './grpc_call.js';
 import type { HeaderVerdict, PdLeader, PdLeaderChannel } from './pd_leader.js';
+import { u64 } from './wire.js';
 
 export interface RegionHeartbeatHandle {
   /**
@@ -49,6 +50,8 @@ export class RegionHeartbeatStream implements RegionHeartbeatHandle {
   private stream: OpenStream | undefined;
   private readonly queued = new Map<number, pdpb.IRegionHeartbeatRequest>();
   private connecting = false;
+  /** The cluster id of the last heartbeat sent (answers come back in order). */
+  private lastSentClusterId = 0;
   private closed = false;
   private readonly backoff: Backoff;
   readonly stats = { streamsOpened: 0, sent: 0, received: 0, dropped: 0 };
@@ -95,7 +98,9 @@ export class RegionHeartbeatStream implements RegionHeartbeatHandle {
 
   private write(stream: OpenStream, request: pdpb.IRegionHeartbeatRequest): void {
     this.stats.sent += 1;
-    stream.call.write({ ...request, header: this.leader.header() });
+    const header = this.leader.header();
+    this.lastSentClusterId = u64(header.clusterId);
+    stream.call.write({ ...request, header });
   }
 
   private async connect(afterFailure: boolean): Promise<void> {
@@ -139,7 +144,7 @@ export class RegionHeartbeatStream implements RegionHeartbeatHandle {
     if (this.stream !== stream) return;
     let verdict: HeaderVerdict;
     try {
-      verdict = this.leader.checkHeader(response.header, stream.leader.address);
+      verdict = this.leader.checkHeader(response.header, stream.leader.address, this.lastSentClusterId);
     } catch (error) {
       // A cluster mismatch: report it and stop; reconnecting would reach the same cluster.
       this.report(error);
@@ -162,6 +167,9 @@ export class RegionHeartbeatStream implements RegionHeartbeatHandle {
           this.leader.forget(stream.leader);
           void this.connect(true);
         }
+        return;
+      case 'clusterIdLearned':
+        // That heartbeat went without the cluster id; the next one (periodic) carries it.
         return;
       case 'unavailable':
         this.onBroken(stream, new PdUnavailableError([stream.leader.address], [verdict.message || 'unavailable']));

@@ -82,10 +82,6 @@ export function epochIsOlder(a: RegionEpoch, b: RegionEpoch): boolean {
   return a.version < b.version || a.confVer < b.confVer;
 }
 
-export function sameEpoch(a: RegionEpoch, b: RegionEpoch): boolean {
-  return a.version === b.version && a.confVer === b.confVer;
-}
-
 /** Peers that can lead: voters, including the incoming half of a joint configuration. */
 export function canLead(peer: PeerMeta): boolean {
   return peer.role === metapb.PeerRole.VOTER || peer.role === metapb.PeerRole.INCOMING_VOTER;

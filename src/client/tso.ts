@@ -64,6 +64,8 @@ interface Waiter {
 interface InFlight {
   readonly waiters: Waiter[];
   readonly count: number;
+  /** The cluster id the request carried (0 before it was known). */
+  readonly sentClusterId: number;
 }
 
 interface OpenStream {
@@ -144,16 +146,18 @@ export class TsoBatcher {
     }
     const stream = this.stream;
     while (stream.inFlight.length < this.options.maxInFlightRequests && this.pending.length > 0) {
-      const waiters: Waiter[] = [];
+      // One splice, not a shift per waiter: the queue may hold up to maxPendingTimestamps callers.
+      let take = 0;
       let count = 0;
-      while (this.pending.length > 0 && count + this.pending[0]!.count <= this.options.maxBatchSize) {
-        const waiter = this.pending.shift()!;
-        waiters.push(waiter);
-        count += waiter.count;
+      while (take < this.pending.length && count + this.pending[take]!.count <= this.options.maxBatchSize) {
+        count += this.pending[take]!.count;
+        take += 1;
       }
-      stream.inFlight.push({ waiters, count });
+      const waiters = this.pending.splice(0, take);
+      const header = this.leader.header();
+      stream.inFlight.push({ waiters, count, sentClusterId: u64(header.clusterId) });
       this.stats.requestsSent += 1;
-      stream.call.write({ header: this.leader.header(), count });
+      stream.call.write({ header, count });
       this.armWatchdog(stream);
     }
   }
@@ -200,7 +204,7 @@ export class TsoBatcher {
     }
     let verdict: HeaderVerdict;
     try {
-      verdict = this.leader.checkHeader(response.header, stream.leader.address);
+      verdict = this.leader.checkHeader(response.header, stream.leader.address, batch.sentClusterId);
     } catch (error) {
       // A cluster mismatch: nothing this stream could ever answer is usable.
       for (const w of batch.waiters) w.reject(asError(error));
@@ -221,6 +225,11 @@ export class TsoBatcher {
         }
         this.noteFailure(`${stream.leader.address}: not leader`);
         this.schedulePump();
+        return;
+      case 'clusterIdLearned':
+        // Ask again, now with the id; the stream itself is fine.
+        this.pending = batch.waiters.concat(this.pending);
+        this.afterAnswer(stream);
         return;
       case 'unavailable':
         stream.inFlight.unshift(batch);

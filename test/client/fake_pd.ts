@@ -51,6 +51,10 @@ export class FakePd {
   /** The next leader answer (other than GetMembers) carries this error type. */
   forcedError: pdpb.ErrorType | undefined;
   bootstrapped = true;
+  /** Like the real PD: answer with cluster id 0 until bootstrapped. */
+  hideClusterIdUntilBootstrapped = false;
+  /** Like the real PD: refuse cluster id 0 (as a mismatch) except for the methods open to it. */
+  strictClusterId = false;
   readonly stores = new Map<number, metapb.IStore>();
   readonly heartbeats: pdpb.IRegionHeartbeatRequest[] = [];
   private tsoPhysical = 0;
@@ -110,8 +114,9 @@ export class FakePd {
     member.count(method);
     const asked = u64(request.header?.clusterId);
     member.headerClusterIds.push(asked);
-    const clusterId = this.answerClusterId ?? this.cluster.clusterId;
-    if (asked !== 0 && asked !== clusterId) {
+    const clusterId = this.answerClusterId ?? (this.hideClusterIdUntilBootstrapped && !this.bootstrapped ? 0 : this.cluster.clusterId);
+    const openToZero = method === 'GetMembers' || method === 'IsBootstrapped' || method === 'Bootstrap';
+    if ((asked !== 0 && asked !== clusterId) || (this.strictClusterId && asked === 0 && !openToZero)) {
       return { clusterId, error: { type: pdpb.ErrorType.ERROR_CLUSTER_MISMATCH, message: `cluster is ${clusterId}` } };
     }
     if (method !== 'GetMembers' && member.index !== this.leaderIndex) {

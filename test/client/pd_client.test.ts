@@ -110,6 +110,32 @@ describe('PdClient: leader and cluster id', () => {
     expect(cluster.pd.totalCalls('GetMembers')).toBe(1);
   });
 
+  it('a client started before bootstrap learns the cluster id when refused for lacking it, and asks again', async () => {
+    const { cluster, pd } = await setup(1);
+    cluster.pd.bootstrapped = false;
+    cluster.pd.hideClusterIdUntilBootstrapped = true;
+    cluster.pd.strictClusterId = true;
+    expect(await pd.isBootstrapped()).toBe(false);
+    expect(pd.clusterId).toBe(0);
+    cluster.pd.bootstrapped = true; // by another node
+    // The unary path: refused once with cluster id 0, answered with 42.
+    expect((await pd.getRegion(Buffer.from('a')))?.region.id).toBeGreaterThan(0);
+    expect(pd.clusterId).toBe(42);
+    expect(cluster.pd.members[0]!.calls['GetRegion']).toBe(2);
+    // The Tso stream path, on a second client that has not learned the id yet either.
+    cluster.pd.bootstrapped = false;
+    const second = new PdClient({ endpoints: cluster.pdEndpoints, backoff: { baseMs: 5, maxMs: 40 } });
+    try {
+      await second.isBootstrapped();
+      cluster.pd.bootstrapped = true;
+      const timestamps = await Promise.all([second.getTimestamp(), second.getTimestamp()]);
+      expect(timestamps[0]!.logical + 1).toBe(timestamps[1]!.logical);
+      expect(second.clusterId).toBe(42);
+    } finally {
+      second.close();
+    }
+  });
+
   it('rejects answers from a PD that reports another cluster id than the one learned', async () => {
     const { cluster, pd } = await setup(1);
     await pd.isBootstrapped();
