@@ -366,6 +366,7 @@ export class Node {
     this.log.info('placement driver bootstrapped', { clusterId, outcome: JSON.stringify(outcome) });
     this.identity = { ...this.identity, bootstrapped: true, bootstrapping: false };
     await writeIdentity(this.engine, this.identity);
+    this.lastPdContactMs = Date.now();
     this.attachPlacement();
     return { alreadyInitialized: false, clusterId };
   }
