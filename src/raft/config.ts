@@ -43,12 +43,19 @@ export interface RaftConfig {
   preVote?: boolean;
   /** 'leaseBased' answers reads from the leader's lease without a heartbeat round; needs checkQuorum. */
   readOnlyOption?: ReadOnlyOption;
+  /**
+   * In lease mode, ticks after start during which this node ignores vote requests, because it may
+   * have answered a leader's heartbeat round just before it restarted (see the README). Defaults
+   * to electionTick. A caller that knows better (the node was created by a process that has been
+   * up longer than that, so no answer of its can have been forgotten) may pass less.
+   */
+  quietTicks?: number;
   /** When set, followers refuse proposals instead of forwarding them to the leader. */
   disableProposalForwarding?: boolean;
   logger?: RaftLogger;
 }
 
-export type ResolvedRaftConfig = Required<Omit<RaftConfig, 'applied'>> & { applied: number | undefined };
+export type ResolvedRaftConfig = Required<Omit<RaftConfig, 'applied' | 'quietTicks'>> & { applied: number | undefined; quietTicks: number };
 
 export const RAFT_DEFAULTS = {
   electionTick: 10,
@@ -95,6 +102,7 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
     preVote: config.preVote ?? RAFT_DEFAULTS.preVote,
     readOnlyOption: config.readOnlyOption ?? RAFT_DEFAULTS.readOnlyOption,
     disableProposalForwarding: config.disableProposalForwarding ?? RAFT_DEFAULTS.disableProposalForwarding,
+    quietTicks: config.quietTicks ?? config.electionTick ?? RAFT_DEFAULTS.electionTick,
     logger: config.logger ?? SILENT_LOGGER,
   };
   positiveInteger('id', resolved.id);
@@ -118,6 +126,9 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   if (resolved.readOnlyOption === 'leaseBased' && !resolved.checkQuorum) {
     // Without check-quorum a deposed leader never notices, so its lease would be a lie.
     throw new RaftUsageError('raft config: readOnlyOption leaseBased requires checkQuorum');
+  }
+  if (!Number.isSafeInteger(resolved.quietTicks) || resolved.quietTicks < 0) {
+    throw new RaftUsageError(`raft config: quietTicks must be a non-negative integer, got ${resolved.quietTicks}`);
   }
   if (resolved.applied !== undefined && (!Number.isSafeInteger(resolved.applied) || resolved.applied < 0)) {
     throw new RaftUsageError(`raft config: applied must be a non-negative integer, got ${resolved.applied}`);

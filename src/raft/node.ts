@@ -136,10 +136,14 @@ export class RaftNode {
 
   /**
    * Tells a node that was not ticked for a while (hibernating) that it is running again. A leader
-   * drops its lease: reads need a fresh heartbeat round before the lease serves them again.
+   * drops its lease: reads need a fresh heartbeat round before the lease serves them again. A
+   * follower told that its leader is unreachable counts the leader's silence as a full election
+   * timeout; that is safe only because a paused follower acknowledged no heartbeat round while
+   * paused (any round would have resumed it), so no leader's lease rests on it.
    */
-  resumeAfterPause(): void {
+  resumeAfterPause(options: { leaderUnreachable?: boolean } = {}): void {
     this.raft.resetLease();
+    if (options.leaderUnreachable) this.raft.expireLeaderContact();
   }
 
   reportUnreachable(id: NodeId): void {

@@ -115,7 +115,7 @@ export class Raft {
   randomizedElectionTimeout = 0;
   /** A timeout-now received in this term while conf changes awaited apply (see handleTimeoutNow). */
   private deferredTransferTerm = 0;
-  /** Ticks since this node started, saturating at the election timeout (see inLease). */
+  /** Ticks since this node started (plus any not owed, see quietTicks), saturating at the election timeout (see inLease). */
   private ticksSinceStart = 0;
 
   // Leader lease. Every heartbeat broadcast is a numbered round sent at a known leader tick; a
@@ -149,6 +149,7 @@ export class Raft {
     const c: ResolvedRaftConfig = resolveConfig(config);
     this.id = c.id;
     this.electionTimeout = c.electionTick;
+    this.ticksSinceStart = Math.max(0, c.electionTick - c.quietTicks);
     this.heartbeatTimeout = c.heartbeatTick;
     this.checkQuorum = c.checkQuorum;
     this.preVote = c.preVote;
@@ -357,6 +358,7 @@ export class Raft {
   }
 
   protected campaign(kind: CampaignKind): void {
+    this.logger.info('campaigning', { id: this.id, kind, term: this.term, lastIndex: this.log.lastIndex() });
     let voteTerm: number;
     let type: 'vote' | 'preVote';
     if (kind === 'preElection') {
@@ -899,6 +901,16 @@ export class Raft {
   resetLease(): void {
     this.roundSentAt.clear();
     this.roundAckTick.clear();
+  }
+
+  /**
+   * For a follower that was not ticked for a while and has reason to think its leader is gone:
+   * counts the leader's silence as a full election timeout, so this node may vote, and campaign
+   * soon. Only valid when the follower has acknowledged no heartbeat round since it stopped
+   * ticking (so no lease can rest on it).
+   */
+  expireLeaderContact(): void {
+    if (this.role === 'follower' && this.electionElapsed < this.electionTimeout) this.electionElapsed = this.electionTimeout;
   }
 
   /** Whether no other leader can exist now, judged from heartbeat rounds a quorum answered. */

@@ -261,6 +261,29 @@ describe('lease-based reads', () => {
     expect(traffic).toEqual([]);
   });
 
+  it('ignore vote requests for quietTicks after start: an election timeout by default, none when told so', () => {
+    const quiet = Cluster.create([1, 2, 3], { readOnlyOption: 'leaseBased' });
+    quiet.campaign(1);
+    quiet.settle();
+    expect(quiet.role(1)).not.toBe('leader');
+    // A node created by a process that has been up for an election timeout cannot have answered
+    // a round it forgot: it may vote at once.
+    const fresh = Cluster.create([1, 2, 3], { readOnlyOption: 'leaseBased', quietTicks: 0 });
+    fresh.campaign(1);
+    fresh.settle();
+    expect(fresh.role(1)).toBe('leader');
+    // Part of the period: still quiet after 3 ticks of 5 owed, voting after the fifth.
+    const partial = Cluster.create([1, 2, 3], { readOnlyOption: 'leaseBased', quietTicks: 5 });
+    for (const id of [2, 3]) partial.tick(id, 3);
+    partial.campaign(1);
+    partial.settle();
+    expect(partial.role(1)).not.toBe('leader');
+    for (const id of [2, 3]) partial.tick(id, 2);
+    partial.campaign(1);
+    partial.settle();
+    expect(partial.role(1)).toBe('leader');
+  });
+
   it('lapse when heartbeat rounds stop being answered, even while appends are acknowledged', () => {
     const c = Cluster.create([1, 2, 3], { readOnlyOption: 'leaseBased' });
     const leader = electByTicking(c);
