@@ -27,6 +27,12 @@ export interface SplitResult {
   readonly right: Region;
   /** This store's peer id in the right Region. */
   readonly rightPeerId: number;
+  /**
+   * This store's peer of the right Region, its state staged in the same batch as the split (so
+   * both halves are durable together); registered with the store once that batch commits.
+   * Undefined when the store already hosts an initialised peer of that Region.
+   */
+  readonly rightPeer: Peer | undefined;
 }
 
 export interface ApplyEffects {
@@ -216,6 +222,8 @@ function applySplit(
   peer.region = left;
   store.stageRegionState(batch, left);
   const self = peers.findIndex((p) => p.id === peer.peerId);
+  const rightPeerId = newPeerIds[self] ?? 0;
+  const rightPeer = store.prepareSplitPeer(batch, right, rightPeerId);
   store.logger.info('applied a split', { left: describeRegion(left), right: describeRegion(right) });
-  return { kind: 'ok', split: { left, right, rightPeerId: newPeerIds[self] ?? 0 } };
+  return { kind: 'ok', split: { left, right, rightPeerId, rightPeer } };
 }

@@ -7,6 +7,8 @@ export class MemoryNetwork {
   private readonly inboxes = new Map<string, RaftInbox>();
   private readonly cut = new Set<string>();
   delivered = 0;
+  /** When set, snapshots it returns true for are lost on the way (the sender sees a failure). */
+  dropSnapshot: ((to: string, message: raftpb.IRaftMessage) => boolean) | undefined;
 
   register(address: string, inbox: RaftInbox): void {
     this.inboxes.set(address, inbox);
@@ -71,6 +73,7 @@ class MemoryTransport implements Transport {
     await new Promise((resolve) => setImmediate(resolve));
     const inbox = this.network.inbox(address);
     if (inbox === undefined || this.network.isCut(this.from, address)) throw new Error(`no route to ${address}`);
+    if (this.network.dropSnapshot?.(address, message)) throw new Error(`snapshot to ${address} lost`);
     await inbox.receiveSnapshot(this.clusterId(), message);
   }
 

@@ -87,6 +87,13 @@ export class Peer {
   approximateSize = 0;
   approximateKeys = 0;
   splitCheckInFlight = false;
+  /**
+   * A split check is owed whatever was written since: this Region was just made by a split (or
+   * shrunk by one) and may still be too large, or the last check found it too large but could not
+   * split it. Not before `splitCheckNotBeforeMs`.
+   */
+  splitCheckDue = true;
+  splitCheckNotBeforeMs = 0;
   lastHeartbeatMs = 0;
 
   constructor(

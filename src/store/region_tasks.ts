@@ -12,13 +12,20 @@ import { describeRegion, endKey, epochOf, startKey } from './region.js';
 import type { Store } from './store.js';
 
 const SPLIT_SCAN_CHUNK = 1000;
+/** After a check found a Region too large but could not split it, the next check waits this long. */
+const SPLIT_RETRY_PAUSE_TICKS = 10;
 /** A follower this far behind the applied index is reported as pending (catching up). */
 const PENDING_LAG_ENTRIES = 100;
+/** A failed store heartbeat (say, during a placement-driver election) is retried after this long. */
+const STORE_HEARTBEAT_RETRY_MS = 1_000;
 
 export class RegionTasks {
   private placement: PlacementClient | undefined;
   private storeHeartbeatTimer: NodeJS.Timeout | undefined;
+  private storeHeartbeatRetry: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly heartbeatDue = new Set<Peer>();
+  private readonly hibernateNotices = new Set<Peer>();
   private readonly deletingRanges: Array<{ start: Uint8Array; end: Uint8Array }> = [];
   private splitsInFlight = 0;
 
@@ -27,6 +34,9 @@ export class RegionTasks {
   setPlacement(client: PlacementClient): void {
     this.placement = client;
     client.onOperator((response) => this.handleOperator(response));
+    // At once rather than one interval later: a restarted store must not look down for longer
+    // than it takes to say it is back.
+    this.sendStoreHeartbeat();
   }
 
   start(): void {
@@ -40,7 +50,9 @@ export class RegionTasks {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.storeHeartbeatTimer) clearTimeout(this.storeHeartbeatTimer);
+    if (this.storeHeartbeatRetry) clearTimeout(this.storeHeartbeatRetry);
   }
 
   // ---- Ticks and iterations ------------------------------------------------------------------------
@@ -83,7 +95,10 @@ export class RegionTasks {
 
   private hibernate(peer: Peer): void {
     peer.hibernating = true;
-    this.store.sendHibernateNotices(peer);
+    // The notice must be the leader's last message: it goes out after this iteration's
+    // messages (the heartbeats of this very tick among them), or a follower would be woken by
+    // a heartbeat that arrives after it.
+    this.hibernateNotices.add(peer);
     this.store.logger.debug('region hibernating', { region: peer.groupId });
   }
 
@@ -94,6 +109,8 @@ export class RegionTasks {
     }
     for (const peer of this.heartbeatDue) this.sendRegionHeartbeat(peer);
     this.heartbeatDue.clear();
+    for (const peer of this.hibernateNotices) if (peer.hibernating && peer.isLeader()) this.store.sendHibernateNotices(peer);
+    this.hibernateNotices.clear();
     await this.compactLogs(peers);
   }
 
@@ -101,12 +118,19 @@ export class RegionTasks {
     this.heartbeatDue.add(peer);
   }
 
-  wake(peer: Peer): void {
+  /** Reports every Region this store leads (a new placement-driver leader knows no leaders). */
+  heartbeatAllLeaders(): void {
+    for (const peer of this.store.peers.values()) if (!peer.isSystem && peer.isLeader()) this.heartbeatDue.add(peer);
+    this.store.notify();
+  }
+
+  wake(peer: Peer, reason: 'traffic' | 'leaderUnreachable' = 'traffic'): void {
     if (!peer.hibernating) return;
     peer.hibernating = false;
     peer.idleTicks = 0;
-    // Ticks that did not happen cannot vouch for a lease.
-    if (peer.isLeader()) peer.raft.resumeAfterPause();
+    // Ticks that did not happen cannot vouch for a lease; a follower whose leader's store just
+    // broke its connection need not wait out a lease nobody holds.
+    peer.raft.resumeAfterPause({ leaderUnreachable: reason === 'leaderUnreachable' });
     this.store.touch(peer);
     this.store.logger.debug('region awake', { region: peer.groupId });
   }
@@ -124,7 +148,15 @@ export class RegionTasks {
         leaderCount: status.leaders,
         startTimeMs: 0,
       })
-      .catch((err: unknown) => this.store.logger.debug('store heartbeat failed', { error: err instanceof Error ? err.message : String(err) }));
+      .catch((err: unknown) => {
+        this.store.logger.debug('store heartbeat failed', { error: err instanceof Error ? err.message : String(err) });
+        if (this.stopped || this.storeHeartbeatRetry !== undefined) return;
+        this.storeHeartbeatRetry = setTimeout(() => {
+          this.storeHeartbeatRetry = undefined;
+          this.sendStoreHeartbeat();
+        }, STORE_HEARTBEAT_RETRY_MS);
+        this.storeHeartbeatRetry.unref();
+      });
   }
 
   private sendRegionHeartbeat(peer: Peer): void {
@@ -197,19 +229,34 @@ export class RegionTasks {
   private maybeCheckSplit(peer: Peer): void {
     const { maxSizeBytes, maxKeys } = this.store.tuning.split;
     if (peer.splitCheckInFlight || this.placement === undefined) return;
+    if (this.store.now() < peer.splitCheckNotBeforeMs) return;
     // Scanning is not free: check again only after a sixteenth of the limit was written.
-    if (peer.writtenBytes < maxSizeBytes / 16 && peer.writtenKeys < maxKeys / 16) return;
+    if (!peer.splitCheckDue && peer.writtenBytes < maxSizeBytes / 16 && peer.writtenKeys < maxKeys / 16) return;
     peer.splitCheckInFlight = true;
     this.splitsInFlight++;
+    peer.splitCheckDue = false;
     this.checkSplit(peer)
-      .catch((err: unknown) => this.store.logger.warn('split check failed', { region: peer.groupId, error: err instanceof Error ? err.message : String(err) }))
+      .then((oversizedButNotSplit) => {
+        if (oversizedButNotSplit) this.splitCheckLater(peer);
+      })
+      .catch((err: unknown) => {
+        this.store.logger.warn('split check failed', { region: peer.groupId, error: err instanceof Error ? err.message : String(err) });
+        this.splitCheckLater(peer);
+      })
       .finally(() => {
         peer.splitCheckInFlight = false;
         this.splitsInFlight--;
       });
   }
 
-  private async checkSplit(peer: Peer): Promise<void> {
+  /** Owes the Region another split check, after a pause (so a failing split does not spin). */
+  private splitCheckLater(peer: Peer): void {
+    peer.splitCheckDue = true;
+    peer.splitCheckNotBeforeMs = this.store.now() + SPLIT_RETRY_PAUSE_TICKS * this.store.tuning.raft.tickIntervalMs;
+  }
+
+  /** Scans the Region; proposes a split if it is too large. True when it is but no split was applied. */
+  private async checkSplit(peer: Peer): Promise<boolean> {
     const { maxSizeBytes, maxKeys } = this.store.tuning.split;
     const region = peer.region;
     const epoch = epochOf(region);
@@ -234,12 +281,14 @@ export class RegionTasks {
     peer.approximateKeys = keys;
     peer.writtenBytes = 0;
     peer.writtenKeys = 0;
-    if (size <= maxSizeBytes && keys <= maxKeys) return;
+    if (size <= maxSizeBytes && keys <= maxKeys) return false;
     const bySize = size > maxSizeBytes;
     const splitKey = await this.findMiddle(peer, bySize ? size / 2 : keys / 2, bySize);
-    if (splitKey === undefined || !peer.isLeader() || peer.destroyed) return;
+    // No key to split at (one huge key): nothing to retry until more is written.
+    if (splitKey === undefined) return false;
+    if (!peer.isLeader() || peer.destroyed) return false;
     const now = epochOf(peer.region);
-    if (now.version !== epoch.version || now.confVer !== epoch.confVer) return;
+    if (now.version !== epoch.version || now.confVer !== epoch.confVer) return true;
     const ids = await this.placement!.askSplit(peer.region);
     const command: raftcmdpb.IRaftCommand = {
       header: { regionId: peer.groupId, peer: peer.selfMeta(), regionEpoch: peer.region.epoch ?? {} },
@@ -249,7 +298,9 @@ export class RegionTasks {
     const outcome = await this.store.proposeCommand(peer, command);
     if (outcome.kind === 'regionError') {
       this.store.logger.info('split not applied', { region: peer.groupId, error: outcome.error.message });
+      return true;
     }
+    return false;
   }
 
   /** The first user key at which the running size (or count) passes `target`. */
@@ -276,37 +327,32 @@ export class RegionTasks {
 
   onSplitApplied(left: Peer, split: SplitResult): void {
     const store = this.store;
-    const rightId = Number(split.right.id ?? 0);
-    const existing = store.peers.get(rightId);
-    let hardState: { term: number; vote: number } | undefined;
-    if (existing !== undefined) {
-      if (existing.initialized) {
-        store.logger.warn('split target region already exists here; keeping it', { region: rightId });
-        return;
-      }
-      // Created by a message before the split was applied here: keep its vote.
-      const hs = existing.storage.initialState().hardState;
-      hardState = { term: hs.term, vote: hs.vote };
-      store.peers.delete(rightId);
-    }
-    const batch = store.engine.newBatch();
-    const right = store.createSplitPeer(split.right, split.rightPeerId, hardState, batch);
-    batch
-      .commit({ sync: true })
-      .then(() => {
-        if (left.isLeader()) {
-          // The left leader's store leads the right half too, so the split costs no election wait.
+    const right = split.rightPeer;
+    // Either half may still be over the limit (a check splits once, in the middle).
+    left.splitCheckDue = true;
+    if (right === undefined) return;
+    store.adoptSplitPeer(right);
+    if (left.isLeader()) {
+      // The left leader's store leads the right half too, so the split costs no election wait.
+      // Stores that have not applied the split yet drop the vote requests (their left Region
+      // still covers the range), so campaign again shortly if still leaderless.
+      right.raft.campaign();
+      const retry = setTimeout(() => {
+        if (!right.destroyed && right.leaderId() === 0) {
           right.raft.campaign();
-          this.heartbeatSoon(left);
-          this.heartbeatSoon(right);
-          this.placement?.reportSplit(split.left, split.right).catch((err: unknown) =>
-            store.logger.warn('reporting a split failed', { error: err instanceof Error ? err.message : String(err) }),
-          );
+          store.touch(right);
+          store.notify();
         }
-        store.touch(right);
-        store.notify();
-      })
-      .catch((err: unknown) => store.logger.warn('creating a split region failed', { region: rightId, error: String(err) }));
+      }, 3 * store.tuning.raft.tickIntervalMs);
+      retry.unref();
+      this.heartbeatSoon(left);
+      this.heartbeatSoon(right);
+      this.placement?.reportSplit(split.left, split.right).catch((err: unknown) =>
+        store.logger.warn('reporting a split failed', { error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+    store.touch(right);
+    store.notify();
   }
 
   // ---- Log compaction ------------------------------------------------------------------------------
@@ -339,7 +385,7 @@ export class RegionTasks {
     peer.storage.stageDestroy(batch);
     store.stageTombstone(batch, peer.region, peer.peerId);
     const range = { start: startKey(peer.region), end: endKey(peer.region) };
-    const ownData = peer.initialized && !store.hasLocalOverlap(range.start, range.end, peer.groupId);
+    const ownData = peer.initialized && store.overlappingPeer(range.start, range.end, peer.groupId) === undefined;
     batch
       .commit({ sync: true })
       .then(async () => {
@@ -373,7 +419,7 @@ export class RegionTasks {
       const keys = await it.all();
       if (keys.length === 0) break;
       // A Region may have taken the range over meanwhile: never delete its keys.
-      if (this.store.hasLocalOverlap(start, end, -1)) break;
+      if (this.store.overlappingPeer(start, end) !== undefined) break;
       const batch = this.store.engine.newBatch();
       for (const k of keys) batch.del(k);
       await batch.commit({ sync: false });

@@ -148,6 +148,8 @@ export class Store {
   private wake: (() => void) | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDue = false;
+  /** Ticks since this process started driving peers (see raftConfig: quietTicks). */
+  private ticksSinceStart = 0;
   private fatal: Error | undefined;
 
   private constructor(options: StoreOptions) {
@@ -176,6 +178,10 @@ export class Store {
     return {
       random: this.random,
       electionTick: r.electionTicks,
+      // A peer could only have answered a heartbeat round it no longer remembers before this
+      // process started; one created after the process has ticked an election timeout owes no
+      // quiet period (a Region split's new half can then elect its leader at once).
+      quietTicks: Math.max(0, r.electionTicks - this.ticksSinceStart),
       heartbeatTick: r.heartbeatTicks,
       maxSizePerMsg: r.maxSizePerMsg,
       maxEntriesPerMsg: r.maxEntriesPerMsg,
@@ -390,6 +396,7 @@ export class Store {
     // Ticks.
     if (this.tickDue) {
       this.tickDue = false;
+      if (this.ticksSinceStart < Number.MAX_SAFE_INTEGER) this.ticksSinceStart += 1;
       for (const peer of this.peers.values()) {
         if (peer.hibernating) continue;
         peer.raft.tick();
@@ -419,7 +426,11 @@ export class Store {
       sync = sync || rd.mustSync;
       readies.push([peer, rd]);
     }
-    if (readies.length === 0) return;
+    if (readies.length === 0) {
+      await batch.discard();
+      await this.tasks.afterIteration([]);
+      return;
+    }
     await batch.commit({ sync });
 
     // 4. Send.
@@ -553,7 +564,7 @@ export class Store {
     for (const peer of this.peers.values()) {
       if (!peer.hibernating || peer.isLeader()) continue;
       const leader = peer.leaderPeer();
-      if (leader !== undefined && this.resolveStore(Number(leader.storeId ?? 0)) === address) this.tasks.wake(peer);
+      if (leader !== undefined && this.resolveStore(Number(leader.storeId ?? 0)) === address) this.tasks.wake(peer, 'leaderUnreachable');
     }
     this.notify();
   }
@@ -569,15 +580,13 @@ export class Store {
     if (tomb !== undefined && (toPeer <= tomb.peerId || epochIsStale(epoch, tomb))) return undefined;
     const start = m.startKey ?? EMPTY;
     const end = m.endKey ?? EMPTY;
-    for (const other of this.peers.values()) {
-      if (other.isSystem || !other.initialized) continue;
-      if (rangesOverlap(start, end, startKey(other.region), endKey(other.region))) {
-        // A Region here still covers part of that range: most likely it has yet to apply the
-        // split that creates the new one, and will create it with its data; or it is stale and
-        // will be removed. Either way a blank peer must not claim the range now.
-        this.logger.debug('not creating a peer whose range overlaps a local region', { region: groupId, overlaps: other.groupId });
-        return undefined;
-      }
+    const other = this.overlappingPeer(start, end);
+    if (other !== undefined) {
+      // A Region here still covers part of that range: most likely it has yet to apply the split
+      // that creates the new one, and will create it with its data; or it is stale and will be
+      // removed. Either way a blank peer must not claim the range now.
+      this.logger.debug('not creating a peer whose range overlaps a local region', { region: groupId, overlaps: other.groupId });
+      return undefined;
     }
     const storage = LevelRaftStorage.fresh(this.engine, groupId);
     const region: Region = { id: groupId, startKey: start, endKey: end, epoch: m.regionEpoch ?? {}, peers: [] };
@@ -587,18 +596,25 @@ export class Store {
     return peer;
   }
 
+  /** An initialised peer of a group other than `exceptGroup` whose Region overlaps [start, end). */
+  overlappingPeer(start: Uint8Array, end: Uint8Array, exceptGroup?: number): Peer | undefined {
+    for (const other of this.peers.values()) {
+      if (other.groupId === exceptGroup || other.isSystem || !other.initialized || other.destroyed) continue;
+      if (rangesOverlap(start, end, startKey(other.region), endKey(other.region))) return other;
+    }
+    return undefined;
+  }
+
   /** Snapshot data is checked before Raft sees it: undecodable or overlapping data is dropped. */
   private acceptSnapshot(peer: Peer, snapshot: Snapshot): boolean {
     try {
       const data = decodeSnapshotData(snapshot.data, (r) => this.rangeOf(peer, r));
       if (peer.isSystem) return true;
       const region = data.region!;
-      for (const other of this.peers.values()) {
-        if (other === peer || other.isSystem || !other.initialized) continue;
-        if (rangesOverlap(startKey(region), endKey(region), startKey(other.region), endKey(other.region))) {
-          this.logger.info('refusing a snapshot overlapping another local region', { region: peer.groupId, overlaps: other.groupId });
-          return false;
-        }
+      const other = this.overlappingPeer(startKey(region), endKey(region), peer.groupId);
+      if (other !== undefined) {
+        this.logger.info('refusing a snapshot overlapping another local region', { region: peer.groupId, overlaps: other.groupId });
+        return false;
       }
       return true;
     } catch (err) {
@@ -663,9 +679,16 @@ export class Store {
     const data = decodeSnapshotData(snapshot.data, (r) => this.rangeOf(peer, r));
     const region = peer.isSystem ? peer.region : data.region!;
     const range = this.rangeOf(peer, region);
-    // The snapshot replaces everything the group had in its range.
-    for (const key of await keysInRange(this.engine.db, this.rangeOf(peer))) batch.del(key);
-    if (!peer.isSystem) for (const key of await keysInRange(this.engine.db, range)) batch.del(key);
+    // The snapshot replaces everything the group had in its range. Only an initialised peer has
+    // data of its own: a blank one (created by a message) knows a range from that message, which
+    // may be long out of date and cover Regions this store has filled since.
+    if (peer.initialized) for (const key of await keysInRange(this.engine.db, this.rangeOf(peer))) batch.del(key);
+    if (!peer.isSystem) {
+      const other = this.overlappingPeer(startKey(region), endKey(region), peer.groupId);
+      // acceptSnapshot refused overlapping snapshots, and the loop creates no peer between then and now.
+      if (other !== undefined) throw new Error(`invariant: a snapshot of region ${peer.groupId} overlaps local region ${other.groupId}`);
+      for (const key of await keysInRange(this.engine.db, range)) batch.del(key);
+    }
     const pairs: Array<[Uint8Array, Uint8Array]> = [];
     for (const pair of data.pairs) {
       const key = pair.key ?? EMPTY;
@@ -850,31 +873,49 @@ export class Store {
       });
   }
 
-  hasLocalOverlap(start: Uint8Array, end: Uint8Array, except: number): boolean {
-    for (const other of this.peers.values()) {
-      if (other.isSystem || other.groupId === except || !other.initialized) continue;
-      if (rangesOverlap(start, end, startKey(other.region), endKey(other.region))) return true;
-    }
-    return false;
-  }
-
-  /** Creates the peer of a Region born from a split applied on this store. */
-  createSplitPeer(region: Region, peerId: number, hardState: { term: number; vote: number } | undefined, batch: WriteBatch): Peer {
+  /**
+   * Stages the peer of a Region born from a split applied on this store into the split's own
+   * batch and returns it, not yet registered (see adoptSplitPeer). Undefined when an initialised
+   * peer of that Region is here already.
+   */
+  prepareSplitPeer(batch: WriteBatch, region: Region, peerId: number): Peer | undefined {
     const id = Number(region.id ?? 0);
+    const existing = this.peers.get(id);
+    if (existing?.initialized) {
+      this.logger.warn('split target region already exists here; keeping it', { region: id });
+      return undefined;
+    }
+    const other = this.overlappingPeer(startKey(region), endKey(region), id);
+    if (other !== undefined) {
+      // A snapshot gave this store a later state of (part of) the range already: the new Region
+      // will be created by its leader's message and filled by a snapshot instead.
+      this.logger.info('not creating a split region that overlaps a local region', { region: id, overlaps: other.groupId });
+      return undefined;
+    }
     const storage = LevelRaftStorage.fresh(this.engine, id);
     const update = bootstrapUpdate(confStateOf(region));
-    if (hardState !== undefined && hardState.term > RAFT_INIT_TERM) {
-      // A peer created earlier by a message may have voted in a later term: keep that vote.
-      storage.stage(batch, { ...update, hardState: { term: hardState.term, vote: hardState.vote, commit: RAFT_INIT_INDEX } });
+    // A peer created earlier by a message (before this store applied the split) may have voted in
+    // a later term: keep that vote.
+    const hs = existing?.storage.initialState().hardState;
+    if (hs !== undefined && hs.term > RAFT_INIT_TERM) {
+      storage.stage(batch, { ...update, hardState: { term: hs.term, vote: hs.vote, commit: RAFT_INIT_INDEX } });
     } else {
       storage.stage(batch, update);
     }
     this.stageRegionState(batch, region);
     this.stageApplyState(batch, id, RAFT_INIT_INDEX, RAFT_INIT_TERM);
-    const peer = new Peer(id, peerId, region, storage, this.raftConfig(), RAFT_INIT_INDEX, RAFT_INIT_TERM);
-    this.peers.set(id, peer);
+    return new Peer(id, peerId, region, storage, this.raftConfig(), RAFT_INIT_INDEX, RAFT_INIT_TERM);
+  }
+
+  /** Registers a peer made by prepareSplitPeer once its batch is durable, replacing any blank one. */
+  adoptSplitPeer(peer: Peer): void {
+    const existing = this.peers.get(peer.groupId);
+    if (existing !== undefined && existing !== peer) {
+      if (existing.initialized) throw new Error(`invariant: region ${peer.groupId} became initialised while its split was applied`);
+      existing.destroyed = true;
+    }
+    this.peers.set(peer.groupId, peer);
     this.touched.add(peer);
-    return peer;
   }
 
   compareRegions(a: Region, b: Region): number {

@@ -28,8 +28,14 @@ describe('hibernation', () => {
     cluster = await idleGroup();
     await waitFor(() => [1, 2, 3].every((s) => cluster.get(s).store.peers.get(1)!.hibernating), 3000, 'every peer to hibernate');
     const before = cluster.network.delivered;
-    await new Promise((r) => setTimeout(r, 300));
+    const term = cluster.get(1).store.peers.get(1)!.raft.core.term;
+    // Many election timeouts later: no message, no election, everyone still asleep.
+    await new Promise((r) => setTimeout(r, 1000));
     expect(cluster.network.delivered).toBe(before);
+    for (const s of [1, 2, 3]) {
+      expect(cluster.get(s).store.peers.get(1)!.raft.core.term).toBe(term);
+      expect(cluster.get(s).store.peers.get(1)!.hibernating).toBe(true);
+    }
     // Still the same leader, still serving.
     expect(dec((await cluster.read(1, 'a')).value)).toBe('1');
   });
