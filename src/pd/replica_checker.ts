@@ -5,9 +5,11 @@
 // For one Region, in order (the first rule that applies wins; Regions with a running operator or
 // in a joint configuration are skipped):
 // 1. A peer on a store that is down past the timeout (or a tombstone, or reported down by the
-//    leader for that long) is removed — after moving leadership away if it leads. Removing first
-//    is as safe as adding first (a dead voter already counts against the quorum) and simpler; the
-//    next rules then add a replacement.
+//    leader for that long) is removed — after moving leadership away if it leads — provided an up
+//    store without a peer of this Region can take its place (or the Region has voters to spare).
+//    Removing first is as safe as adding first (a dead voter already counts against the quorum)
+//    and simpler; the next rules then add the replacement. With nowhere to put one, the dead peer
+//    stays: the Region is no worse off with it, and keeps its data should the store come back.
 // 2. A learner with no operator is promoted if voters are missing, otherwise removed.
 // 3. Fewer voters than maxReplicas: add a learner on an up store without a peer of this Region
 //    (fewest Regions first), then promote it once it has caught up.
@@ -57,9 +59,20 @@ export function planReplicas(input: ReplicaPlanInput): ReplicaPlan | undefined {
       .filter((p) => p.id !== leader.id && !isBad(p) && input.liveness(p.storeId) === 'up' && !pendingPeerIds.has(p.id))
       .sort((a, b) => a.storeId - b.storeId)[0];
 
+  const usedStores = new Set(region.peers.map((p) => p.storeId));
+  const bestStore = (): number | undefined => {
+    let best: { id: number; count: number } | undefined;
+    for (const [storeId, count] of input.regionCountByStore) {
+      if (usedStores.has(storeId) || input.liveness(storeId) !== 'up') continue;
+      if (!best || count < best.count || (count === best.count && storeId < best.id)) best = { id: storeId, count };
+    }
+    return best?.id;
+  };
+
   const bad = region.peers.filter(isBad).sort((a, b) => Number(a.id === leader.id) - Number(b.id === leader.id));
   for (const peer of bad) {
     if (isVoter(peer) && voters.length === 1) continue; // the last voter cannot go
+    if (isVoter(peer) && voters.length <= input.maxReplicas && bestStore() === undefined) continue; // no replacement
     if (peer.id !== leader.id) return { kind: 'remove-down-replica', peer, transferTo: undefined };
     const transferTo = healthyTransferTarget();
     if (transferTo) return { kind: 'remove-down-replica', peer, transferTo };
@@ -72,16 +85,6 @@ export function planReplicas(input: ReplicaPlanInput): ReplicaPlan | undefined {
       ? { kind: 'promote-learner', peer: learner }
       : { kind: 'remove-learner', peer: learner };
   }
-
-  const usedStores = new Set(region.peers.map((p) => p.storeId));
-  const bestStore = (): number | undefined => {
-    let best: { id: number; count: number } | undefined;
-    for (const [storeId, count] of input.regionCountByStore) {
-      if (usedStores.has(storeId) || input.liveness(storeId) !== 'up') continue;
-      if (!best || count < best.count || (count === best.count && storeId < best.id)) best = { id: storeId, count };
-    }
-    return best?.id;
-  };
 
   if (voters.length < input.maxReplicas) {
     const storeId = bestStore();

@@ -171,6 +171,18 @@ describe('planReplicas', () => {
     expect(recent).toBeUndefined();
   });
 
+  it('keeps a down voter while no up store can take its place, and removes it once one can', () => {
+    const peers = [peer(1, 1), peer(2, 2), peer(3, 3)];
+    expect(planReplicas(input(peers, 1, { 1: 'up', 2: 'up', 3: 'down' }))).toBeUndefined();
+    expect(planReplicas(input(peers, 1, { 1: 'up', 2: 'up', 3: 'down', 4: 'down' }))).toBeUndefined();
+    expect(planReplicas(input(peers, 1, { 1: 'up', 2: 'up', 3: 'down', 4: 'up' }))).toMatchObject({ kind: 'remove-down-replica', peer: { id: 3 } });
+    // With a voter to spare there is no replacement to wait for.
+    expect(planReplicas(input([...peers, peer(4, 4)], 1, { 1: 'up', 2: 'up', 3: 'down', 4: 'up' }))).toMatchObject({
+      kind: 'remove-down-replica',
+      peer: { id: 3 },
+    });
+  });
+
   it('leaves a Region whose only voter is down, or that is in a joint configuration, alone', () => {
     expect(planReplicas(input([peer(1, 1)], 1, { 1: 'down', 2: 'up' }))).toBeUndefined();
     expect(planReplicas(input([peer(1, 1), peer(2, 2, metapb.PeerRole.INCOMING_VOTER)], 1, up))).toBeUndefined();
