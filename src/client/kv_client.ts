@@ -40,7 +40,7 @@ import type { LocalKvHandler } from './local.js';
 import type { PdCallOptions } from './pd_client.js';
 import { type CachedRegion, RegionCache } from './region_cache.js';
 import { type RegionErrorKind, classifyRegionError, describeRegionError } from './region_error.js';
-import { type PeerMeta, type RegionInfo, canLead, describeRegion, regionContains } from './region_meta.js';
+import { type PeerMeta, type RegionInfo, type RegionMeta, canLead, describeRegion, regionContains } from './region_meta.js';
 import { StoreClient, type StoreClientOptions } from './store_client.js';
 
 /** What the KV client needs from PD (PdClient implements it; tests may substitute). */
@@ -87,9 +87,9 @@ export interface RawKvClientOptions {
   readonly localHandler?: LocalKvHandler;
   /** Deadline of one operation, all retries included. Default 20,000 ms. */
   readonly operationTimeoutMs?: number;
-  /** Retries per operation (over all its Regions). Default 64. */
+  /** Retries per operation (over all its Regions). Default 256. */
   readonly maxRetries?: number;
-  /** Default 10 ms doubling up to 2,000 ms, equal jitter. */
+  /** Default 10 ms doubling up to 2,000 ms (100 ms while waiting for an election), equal jitter. */
   readonly backoff?: Partial<BackoffPolicy>;
   readonly random?: RandomSource;
   /** Most keys in one batchGet or mutations in one batchWrite. Default 10,000. */
@@ -117,11 +117,20 @@ type SubResponse<C extends CommandName> = NonNullable<kvpb.IResponse[C]>;
 
 /** Returned by a Region request whose keys must be routed again (the Region changed or vanished). */
 const REGROUP = Symbol('regroup');
+/** How long a store that failed to answer is passed over when another peer can be asked. */
+const SUSPECT_STORE_MS = 3_000;
+/**
+ * Retries that wait for an election (no peer names a leader yet, or the leader's store is gone)
+ * back off at most this long: an election ends within one or two election timeouts, and a long
+ * sleep begun just before it ends would add itself whole to the time writes are refused.
+ */
+const ELECTION_BACKOFF_MAX_MS = 100;
+const ELECTION_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable']);
 type Regroup = typeof REGROUP;
 
 const DEFAULTS = {
   operationTimeoutMs: 20_000,
-  maxRetries: 64,
+  maxRetries: 256,
   backoff: { baseMs: 10, maxMs: 2_000 },
   maxBatchKeys: 10_000,
   maxScanLimit: 100_000,
@@ -189,6 +198,8 @@ export class RawKvClient {
   private readonly storeClients = new Map<string, StoreClient>();
   private readonly storeAddresses = new Map<number, string>();
   private readonly storeLookups = new Map<number, Promise<metapb.IStore | undefined>>();
+  /** Stores that just failed to answer, until when: other peers are tried first. */
+  private readonly suspectStores = new Map<number, number>();
   /** Region lookups at PD under way (at most one per operation). */
   private readonly regionLoads = new Set<Promise<RegionInfo | undefined>>();
   private readonly abort = new AbortController();
@@ -470,6 +481,20 @@ export class RawKvClient {
     return [...groups.values()];
   }
 
+  private isSuspect(storeId: number): boolean {
+    const until = this.suspectStores.get(storeId);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.suspectStores.delete(storeId);
+    return false;
+  }
+
+  /** A peer not yet tried that could lead, preferring stores that have not just failed us. */
+  private nextCandidate(region: RegionMeta, tried: ReadonlySet<number>): PeerMeta | undefined {
+    const candidates = region.peers.filter((p) => canLead(p) && !tried.has(p.id));
+    return candidates.find((p) => !this.isSuspect(p.storeId)) ?? candidates[0];
+  }
+
   /**
    * Sends one request to a Region's leader, handling the Region errors that can be handled without
    * routing the keys again; returns REGROUP when they must be (the Region split, moved or vanished).
@@ -486,7 +511,7 @@ export class RawKvClient {
     let hintsInARow = 0;
     for (;;) {
       this.checkAlive(op);
-      leader ??= region.peers.find((p) => canLead(p) && !triedWithoutHint.has(p.id));
+      leader ??= this.nextCandidate(region, triedWithoutHint);
       if (!leader) {
         this.regionCache.invalidate(region.id);
         await this.backoffThen(op, region.id, 'NoLeaderCandidate', `${describeRegion(region)} has no peer that can lead`);
@@ -505,21 +530,37 @@ export class RawKvClient {
       } catch (error) {
         if (!(error instanceof StoreUnreachableError)) throw error;
         op.lastError = error;
-        this.regionCache.invalidate(region.id);
         this.forgetStore(peer.storeId);
+        this.suspectStores.set(peer.storeId, Date.now() + SUSPECT_STORE_MS);
+        // The leader's store is gone: another peer either knows the new leader or, asked, wakes
+        // up and helps elect one. Waiting for the placement driver to notice would be slower.
+        triedWithoutHint.add(peer.id);
+        leader = this.nextCandidate(region, triedWithoutHint);
+        if (leader) {
+          this.regionCache.updateLeader(region.id, leader);
+          this.retryNow(op, region.id, 'StoreUnreachable', `${describeRegion(region)} via store ${peer.storeId}: ${error.message}; trying peer ${leader.id} on store ${leader.storeId}`);
+          continue;
+        }
+        this.regionCache.invalidate(region.id);
         await this.backoffThen(op, region.id, 'StoreUnreachable', `${describeRegion(region)} via store ${peer.storeId}: ${error.message}`);
         return REGROUP;
       }
+      this.suspectStores.delete(peer.storeId);
 
       const sub = subResponse(response, command, peer.storeId);
-      if (!sub.regionError) return sub;
+      if (!sub.regionError) {
+        // Served: this peer leads (found by asking around, perhaps after the cache named another).
+        if (entry.leader?.id !== peer.id) this.regionCache.updateLeader(region.id, peer);
+        return sub;
+      }
       const regionError = classifyRegionError(sub.regionError, `store ${peer.storeId}`);
       const where = `${describeRegion(region)} at store ${peer.storeId}: ${describeRegionError(regionError)}`;
 
       switch (regionError.kind) {
         case 'NotLeader': {
           const hint = regionError.leader;
-          if (hint && hint.storeId !== peer.storeId) {
+          // A hint naming a store that just failed us is stale (the peer has not noticed yet).
+          if (hint && hint.storeId !== peer.storeId && !this.isSuspect(hint.storeId)) {
             const member = region.peers.find((p) => p.id === hint.id && p.storeId === hint.storeId);
             if (!member) {
               // The leader is a peer we do not know: the membership we cached is stale.
@@ -539,7 +580,7 @@ export class RawKvClient {
           }
           // No usable hint: the leader may be any other peer; ask them in turn, then back off.
           triedWithoutHint.add(peer.id);
-          leader = region.peers.find((p) => canLead(p) && !triedWithoutHint.has(p.id));
+          leader = this.nextCandidate(region, triedWithoutHint);
           if (leader) {
             this.regionCache.updateLeader(region.id, leader);
             this.retryNow(op, region.id, 'NotLeader', `${where}; trying peer ${leader.id} on store ${leader.storeId}`);
@@ -646,7 +687,8 @@ export class RawKvClient {
   }
 
   private async backoffThen(op: Operation, regionId: number, reason: RetryReason, detail: string, atLeastMs = 0): Promise<void> {
-    const delay = op.backoffFor(reason, this.backoffPolicy, this.random).nextDelayMs(atLeastMs);
+    const policy = ELECTION_REASONS.has(reason) ? { ...this.backoffPolicy, maxMs: Math.min(this.backoffPolicy.maxMs, Math.max(ELECTION_BACKOFF_MAX_MS, this.backoffPolicy.baseMs)) } : this.backoffPolicy;
+    const delay = op.backoffFor(reason, policy, this.random).nextDelayMs(atLeastMs);
     this.countRetry(op, detail, `backoff ${delay} ms`);
     // Sleeping past the deadline would only postpone the same answer.
     if (delay >= op.deadline.remainingMs()) throw op.deadlineError();
