@@ -37,6 +37,7 @@ interface StartOptions {
   storeDownTimeout: string;
   regionSplitSize: string;
   regionSplitKeys: string;
+  raftLogGcThreshold: string;
   logLevel: string;
 }
 
@@ -65,6 +66,7 @@ async function startCommand(opts: StartOptions): Promise<void> {
     tuning: {
       raft: { tickIntervalMs: tickMs, electionTicks, heartbeatTicks: Math.max(1, Math.floor(electionTicks / 5)) },
       split: { maxSizeBytes: parseBytes('region-split-size', opts.regionSplitSize), maxKeys: parsePositiveInt('region-split-keys', opts.regionSplitKeys) },
+      logGc: { thresholdEntries: parsePositiveInt('raft-log-gc-threshold', opts.raftLogGcThreshold) },
     },
     pd: { storeDownTimeoutMs: parseDurationMs('store-down-timeout', opts.storeDownTimeout) },
     logger,
@@ -163,6 +165,7 @@ export function buildProgram(): Command {
     .option('--store-down-timeout <duration>', 'a store silent this long has its replicas replaced', '5m')
     .option('--region-split-size <bytes>', 'split a Region once its data passes this size', '64MiB')
     .option('--region-split-keys <n>', 'split a Region once it holds this many keys', '640000')
+    .option('--raft-log-gc-threshold <n>', 'compact a Region\'s Raft log once it holds this many applied entries', '2048')
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').default('info'))
     .action((opts: StartOptions) => startCommand(opts));
 

@@ -88,6 +88,7 @@ export class Node {
   private initInFlight: Promise<nodepb.IInitResponse> | undefined;
   private adopting: Promise<void> | undefined;
   private placementAttached = false;
+  private pdLeaderWatch: NodeJS.Timeout | undefined;
   readonly log: Logger;
 
   private constructor(readonly config: NodeConfig) {
@@ -453,6 +454,16 @@ export class Node {
       },
     };
     this.store.tasks.setPlacement(placement);
+    // A new placement-driver leader starts knowing no Region leaders: tell it at once.
+    let knownLeader = this.pdClient.leaderAddress;
+    this.pdLeaderWatch = setInterval(() => {
+      const now = this.pdClient.leaderAddress;
+      if (now !== undefined && now !== knownLeader) {
+        knownLeader = now;
+        this.store.tasks.heartbeatAllLeaders();
+      }
+    }, 500);
+    this.pdLeaderWatch.unref();
   }
 
   private async withRetries<T>(what: string, f: () => Promise<T>, totalMs: number): Promise<T> {
@@ -547,6 +558,7 @@ export class Node {
     if (this.stopping) return;
     this.stopping = true;
     if (this.joinTimer) clearTimeout(this.joinTimer);
+    if (this.pdLeaderWatch) clearInterval(this.pdLeaderWatch);
     this.log.info('node stopping');
     this.heartbeatStream?.close();
     this.pdServer?.stop();
