@@ -55,6 +55,8 @@ export interface NodeConfig {
 const BOOTSTRAP_STORE_ID = 1;
 const BOOTSTRAP_REGION_ID = 2;
 const BOOTSTRAP_PEER_ID = 3;
+/** On stop, calls in flight get this long to finish before connections are cut. */
+const SHUTDOWN_GRACE_MS = 2_000;
 /** Ready means the placement driver answered a store heartbeat within this long. */
 const READY_WINDOW_MS = 15_000;
 /** How often a blank node asks the placement driver whether the cluster exists yet. */
@@ -562,10 +564,33 @@ export class Node {
     this.log.info('node stopping');
     this.heartbeatStream?.close();
     this.pdServer?.stop();
-    if (this.grpcServer) await new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
-    if (this.httpServer) await new Promise<void>((resolve) => this.httpServer!.close(() => resolve()));
+    // Calls in flight get a moment to finish; the long-lived streams of other nodes would keep a
+    // graceful shutdown waiting for ever, so they are cut after it.
+    const transport = this.transport;
+    const closingStreams = transport?.close();
+    if (this.grpcServer) {
+      const server = this.grpcServer;
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
+    if (this.httpServer) {
+      const http = this.httpServer;
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const force = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(force);
+    }
     await this.store?.stop();
-    await this.transport?.close();
+    await closingStreams;
     this.pdClient?.close();
     if (this.engine?.isOpen) await this.engine.close();
     this.log.info('node stopped');

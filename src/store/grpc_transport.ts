@@ -34,16 +34,20 @@ export interface GrpcTransportOptions {
 export class GrpcTransport implements Transport {
   private readonly destinations = new Map<string, Destination>();
   private queued = new Map<string, raftpb.IRaftMessage[]>();
+  /** Set by close(): nothing is queued, sent or reconnected afterwards. */
+  private closed = false;
 
   constructor(private readonly options: GrpcTransportOptions) {}
 
   send(address: string, message: raftpb.IRaftMessage): void {
+    if (this.closed) return;
     let list = this.queued.get(address);
     if (list === undefined) this.queued.set(address, (list = []));
     list.push(message);
   }
 
   flush(): void {
+    if (this.closed) return;
     const queued = this.queued;
     this.queued = new Map();
     for (const [address, messages] of queued) {
@@ -96,6 +100,7 @@ export class GrpcTransport implements Transport {
   }
 
   async sendSnapshot(address: string, message: raftpb.IRaftMessage): Promise<void> {
+    if (this.closed) throw new Error('the raft transport is closed');
     const d = this.destination(address);
     const data = message.message?.snapshot?.data ?? new Uint8Array(0);
     // The first chunk carries the message without its data; the data follows in chunks.
@@ -127,6 +132,8 @@ export class GrpcTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.queued = new Map();
     for (const d of this.destinations.values()) {
       d.stream?.end();
       d.client.close();
