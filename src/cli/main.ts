@@ -17,6 +17,7 @@ import {
   parseLogLevel,
   parsePositiveInt,
 } from './flags.js';
+import { type LocalClusterOptions, localClusterCommand } from './local_cluster.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -175,6 +176,16 @@ export function buildProgram(): Command {
     .requiredOption('--host <host:port>', 'a --join node')
     .option('--timeout <duration>', 'how long to wait for a quorum of --join nodes', '2m')
     .action((opts: { host: string; timeout: string }) => initCommand(opts));
+
+  program
+    .command('local')
+    .description('run a cluster of several nodes on this machine (initialised on first use) until Ctrl-C')
+    .option('--nodes <n>', 'how many nodes (the first three host the placement driver)', '3')
+    .option('--dir <dir>', 'parent of the nodes\' data directories and logs', './cairn-local')
+    .option('--grpc-port <port>', 'gRPC port of the first node; the others take the next ones', '20160')
+    .option('--http-port <port>', 'admin HTTP port of the first node; the others take the next ones', '8080')
+    .addOption(new Option('--log-level <level>', 'log level of the nodes').default('info'))
+    .action((opts: LocalClusterOptions) => localClusterCommand(opts, (host) => initCommand({ host, timeout: '2m' })));
 
   const debug = program.command('debug').description('low-level tools');
   const kv = debug.command('kv').description('raw key-value access (UTF-8 keys and values)');
