@@ -31,3 +31,6 @@ export { type RegionErrorKind, classifyRegionError } from './region_error.js';
 export { type PeerMeta, type RegionEpoch, type RegionInfo, type RegionMeta, regionFromWire } from './region_meta.js';
 export { StoreClient, type StoreClientOptions } from './store_client.js';
 export { MAX_LOGICAL, type Timestamp, compareTimestamps } from './tso.js';
+export * from './txn/errors.js';
+export { LockResolver, type LockRef, type ResolveOutcome } from './txn/lock_resolver.js';
+export { Snapshot, type TimestampSource, Transaction, TxnClient, type TxnClientOptions, type TxnMutation } from './txn/txn_client.js';

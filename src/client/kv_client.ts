@@ -68,7 +68,9 @@ export type RetryReason =
   /** A NotLeader hint named a peer the cached Region does not have. */
   | 'LeaderNotInRegion'
   /** The cached Region has no peer that can lead. */
-  | 'NoLeaderCandidate';
+  | 'NoLeaderCandidate'
+  /** A transaction met a lock of a live transaction and waits for it to end. */
+  | 'TxnLockWait';
 
 /** Reported for every retry, for logs, metrics and tests. `backoffMs` is 0 for immediate retries. */
 export interface RetryEvent {
@@ -112,11 +114,41 @@ export interface ScanOptions extends RawKvCallOptions {
   readonly keyOnly?: boolean;
 }
 
-type CommandName = 'get' | 'batchGet' | 'scan' | 'batchWrite';
-type SubResponse<C extends CommandName> = NonNullable<kvpb.IResponse[C]>;
+export type CommandName =
+  | 'get'
+  | 'batchGet'
+  | 'scan'
+  | 'batchWrite'
+  | 'txnGet'
+  | 'txnBatchGet'
+  | 'txnScan'
+  | 'prewrite'
+  | 'commit'
+  | 'batchRollback'
+  | 'cleanup'
+  | 'checkTxnStatus'
+  | 'resolveLock'
+  | 'txnHeartBeat';
+export type SubResponse<C extends CommandName> = NonNullable<kvpb.IResponse[C]>;
 
 /** Returned by a Region request whose keys must be routed again (the Region changed or vanished). */
-const REGROUP = Symbol('regroup');
+export const REGROUP = Symbol('regroup');
+
+/**
+ * One operation's access to Regions, for the transaction layer: requests routed and retried like
+ * the raw client's own, under the operation's deadline and retry bound.
+ */
+export interface RegionScope {
+  /** Groups `items` by the Region of their key and runs `send` per group concurrently; a group answered REGROUP is routed again. */
+  forEachRegion<T>(items: readonly T[], keyOf: (item: T) => Uint8Array, send: (entry: CachedRegion, group: T[]) => Promise<Regroup | undefined>): Promise<void>;
+  locate(key: Uint8Array): Promise<CachedRegion>;
+  /** Sends one request to the Region's leader; REGROUP when the keys must be routed again. */
+  request<C extends CommandName>(entry: CachedRegion, command: C, build: (context: kvpb.IContext) => kvpb.IRequest): Promise<SubResponse<C> | Regroup>;
+  /** Backs off (counted as a retry of the operation). */
+  backoff(reason: RetryReason, detail: string): Promise<void>;
+  /** Milliseconds left before the operation's deadline. */
+  remainingMs(): number;
+}
 /** How long a store that failed to answer is passed over when another peer can be asked. */
 const SUSPECT_STORE_MS = 3_000;
 /**
@@ -126,7 +158,7 @@ const SUSPECT_STORE_MS = 3_000;
  */
 const ELECTION_BACKOFF_MAX_MS = 100;
 const ELECTION_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable']);
-type Regroup = typeof REGROUP;
+export type Regroup = typeof REGROUP;
 
 const DEFAULTS = {
   operationTimeoutMs: 20_000,
@@ -359,6 +391,19 @@ export class RawKvClient {
       }
       return pairs;
     });
+  }
+
+  /** Runs `body` as one operation: one deadline and one retry bound for all its Region requests. */
+  runOperation<T>(name: string, options: RawKvCallOptions | undefined, body: (scope: RegionScope) => Promise<T>): Promise<T> {
+    return this.run(name, options, (op) =>
+      body({
+        forEachRegion: (items, keyOf, send) => this.forEachRegionGroup(op, items, keyOf, send),
+        locate: (key) => this.locate(key, op),
+        request: (entry, command, build) => this.sendToRegion(op, entry, command, build),
+        backoff: (reason, detail) => this.backoffThen(op, 0, reason, detail),
+        remainingMs: () => op.deadline.remainingMs(),
+      }),
+    );
   }
 
   /** Closes the store connections. The PD client is the caller's to close. */

@@ -1441,6 +1441,12 @@ export namespace cairn {
             /** PutCommand value. */
             value: Uint8Array;
 
+            /** PutCommand tag. */
+            tag: number;
+
+            /** PutCommand ts. */
+            ts: Uint8Array;
+
             /**
              * Creates a new PutCommand instance using the specified properties.
              * @param [properties] Properties to set
@@ -1486,6 +1492,12 @@ export namespace cairn {
                 /** PutCommand value */
                 value?: (Uint8Array|null);
 
+                /** PutCommand tag */
+                tag?: (number|null);
+
+                /** PutCommand ts */
+                ts?: (Uint8Array|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1515,6 +1527,12 @@ export namespace cairn {
 
             /** DeleteCommand key. */
             key: Uint8Array;
+
+            /** DeleteCommand tag. */
+            tag: number;
+
+            /** DeleteCommand ts. */
+            ts: Uint8Array;
 
             /**
              * Creates a new DeleteCommand instance using the specified properties.
@@ -1557,6 +1575,12 @@ export namespace cairn {
 
                 /** DeleteCommand key */
                 key?: (Uint8Array|null);
+
+                /** DeleteCommand tag */
+                tag?: (number|null);
+
+                /** DeleteCommand ts */
+                ts?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -3749,7 +3773,13 @@ export namespace cairn {
             MUTATION_PUT = 0,
 
             /** MUTATION_DELETE value */
-            MUTATION_DELETE = 1
+            MUTATION_DELETE = 1,
+
+            /** MUTATION_LOCK value */
+            MUTATION_LOCK = 2,
+
+            /** MUTATION_INSERT value */
+            MUTATION_INSERT = 3
         }
 
         /**
@@ -3989,6 +4019,2695 @@ export namespace cairn {
             };
         }
 
+        /** LockKind enum. */
+        enum LockKind {
+
+            /** LOCK_PUT value */
+            LOCK_PUT = 0,
+
+            /** LOCK_DELETE value */
+            LOCK_DELETE = 1,
+
+            /** LOCK_ONLY value */
+            LOCK_ONLY = 2
+        }
+
+        /**
+         * Properties of a LockInfo.
+         * @deprecated Use cairn.kv.LockInfo.$Properties instead.
+         */
+        interface ILockInfo extends cairn.kv.LockInfo.$Properties {
+        }
+
+        /** Represents a LockInfo. */
+        class LockInfo {
+
+            /**
+             * Constructs a new LockInfo.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.LockInfo.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** LockInfo key. */
+            key: Uint8Array;
+
+            /** LockInfo primary. */
+            primary: Uint8Array;
+
+            /** LockInfo lockTs. */
+            lockTs: Uint8Array;
+
+            /** LockInfo ttlMs. */
+            ttlMs: number;
+
+            /** LockInfo txnSize. */
+            txnSize: number;
+
+            /** LockInfo kind. */
+            kind: cairn.kv.LockKind;
+
+            /** LockInfo minCommitTs. */
+            minCommitTs: Uint8Array;
+
+            /**
+             * Creates a new LockInfo instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns LockInfo instance
+             */
+            static create(properties: cairn.kv.LockInfo.$Shape): cairn.kv.LockInfo & cairn.kv.LockInfo.$Shape;
+            static create(properties?: cairn.kv.LockInfo.$Properties): cairn.kv.LockInfo;
+
+            /**
+             * Encodes the specified LockInfo message. Does not implicitly {@link cairn.kv.LockInfo.verify|verify} messages.
+             * @param message LockInfo message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.LockInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a LockInfo message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.LockInfo & cairn.kv.LockInfo.$Shape} LockInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.LockInfo & cairn.kv.LockInfo.$Shape;
+
+            /**
+             * Gets the type url for LockInfo
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LockInfo {
+
+            /** Properties of a LockInfo. */
+            interface $Properties {
+
+                /** LockInfo key */
+                key?: (Uint8Array|null);
+
+                /** LockInfo primary */
+                primary?: (Uint8Array|null);
+
+                /** LockInfo lockTs */
+                lockTs?: (Uint8Array|null);
+
+                /** LockInfo ttlMs */
+                ttlMs?: (number|null);
+
+                /** LockInfo txnSize */
+                txnSize?: (number|null);
+
+                /** LockInfo kind */
+                kind?: (cairn.kv.LockKind|null);
+
+                /** LockInfo minCommitTs */
+                minCommitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a LockInfo. */
+            type $Shape = cairn.kv.LockInfo.$Properties;
+        }
+
+        /**
+         * Properties of a WriteConflict.
+         * @deprecated Use cairn.kv.WriteConflict.$Properties instead.
+         */
+        interface IWriteConflict extends cairn.kv.WriteConflict.$Properties {
+        }
+
+        /** Represents a WriteConflict. */
+        class WriteConflict {
+
+            /**
+             * Constructs a new WriteConflict.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.WriteConflict.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** WriteConflict key. */
+            key: Uint8Array;
+
+            /** WriteConflict startTs. */
+            startTs: Uint8Array;
+
+            /** WriteConflict conflictStartTs. */
+            conflictStartTs: Uint8Array;
+
+            /** WriteConflict conflictCommitTs. */
+            conflictCommitTs: Uint8Array;
+
+            /** WriteConflict primary. */
+            primary: Uint8Array;
+
+            /**
+             * Creates a new WriteConflict instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns WriteConflict instance
+             */
+            static create(properties: cairn.kv.WriteConflict.$Shape): cairn.kv.WriteConflict & cairn.kv.WriteConflict.$Shape;
+            static create(properties?: cairn.kv.WriteConflict.$Properties): cairn.kv.WriteConflict;
+
+            /**
+             * Encodes the specified WriteConflict message. Does not implicitly {@link cairn.kv.WriteConflict.verify|verify} messages.
+             * @param message WriteConflict message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.WriteConflict.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a WriteConflict message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.WriteConflict & cairn.kv.WriteConflict.$Shape} WriteConflict
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.WriteConflict & cairn.kv.WriteConflict.$Shape;
+
+            /**
+             * Gets the type url for WriteConflict
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WriteConflict {
+
+            /** Properties of a WriteConflict. */
+            interface $Properties {
+
+                /** WriteConflict key */
+                key?: (Uint8Array|null);
+
+                /** WriteConflict startTs */
+                startTs?: (Uint8Array|null);
+
+                /** WriteConflict conflictStartTs */
+                conflictStartTs?: (Uint8Array|null);
+
+                /** WriteConflict conflictCommitTs */
+                conflictCommitTs?: (Uint8Array|null);
+
+                /** WriteConflict primary */
+                primary?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a WriteConflict. */
+            type $Shape = cairn.kv.WriteConflict.$Properties;
+        }
+
+        /**
+         * Properties of a TxnLockNotFound.
+         * @deprecated Use cairn.kv.TxnLockNotFound.$Properties instead.
+         */
+        interface ITxnLockNotFound extends cairn.kv.TxnLockNotFound.$Properties {
+        }
+
+        /** Represents a TxnLockNotFound. */
+        class TxnLockNotFound {
+
+            /**
+             * Constructs a new TxnLockNotFound.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnLockNotFound.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnLockNotFound key. */
+            key: Uint8Array;
+
+            /** TxnLockNotFound startTs. */
+            startTs: Uint8Array;
+
+            /**
+             * Creates a new TxnLockNotFound instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnLockNotFound instance
+             */
+            static create(properties: cairn.kv.TxnLockNotFound.$Shape): cairn.kv.TxnLockNotFound & cairn.kv.TxnLockNotFound.$Shape;
+            static create(properties?: cairn.kv.TxnLockNotFound.$Properties): cairn.kv.TxnLockNotFound;
+
+            /**
+             * Encodes the specified TxnLockNotFound message. Does not implicitly {@link cairn.kv.TxnLockNotFound.verify|verify} messages.
+             * @param message TxnLockNotFound message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnLockNotFound.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnLockNotFound message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnLockNotFound & cairn.kv.TxnLockNotFound.$Shape} TxnLockNotFound
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnLockNotFound & cairn.kv.TxnLockNotFound.$Shape;
+
+            /**
+             * Gets the type url for TxnLockNotFound
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnLockNotFound {
+
+            /** Properties of a TxnLockNotFound. */
+            interface $Properties {
+
+                /** TxnLockNotFound key */
+                key?: (Uint8Array|null);
+
+                /** TxnLockNotFound startTs */
+                startTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnLockNotFound. */
+            type $Shape = cairn.kv.TxnLockNotFound.$Properties;
+        }
+
+        /**
+         * Properties of an AlreadyCommitted.
+         * @deprecated Use cairn.kv.AlreadyCommitted.$Properties instead.
+         */
+        interface IAlreadyCommitted extends cairn.kv.AlreadyCommitted.$Properties {
+        }
+
+        /** Represents an AlreadyCommitted. */
+        class AlreadyCommitted {
+
+            /**
+             * Constructs a new AlreadyCommitted.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.AlreadyCommitted.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AlreadyCommitted key. */
+            key: Uint8Array;
+
+            /** AlreadyCommitted startTs. */
+            startTs: Uint8Array;
+
+            /** AlreadyCommitted commitTs. */
+            commitTs: Uint8Array;
+
+            /**
+             * Creates a new AlreadyCommitted instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AlreadyCommitted instance
+             */
+            static create(properties: cairn.kv.AlreadyCommitted.$Shape): cairn.kv.AlreadyCommitted & cairn.kv.AlreadyCommitted.$Shape;
+            static create(properties?: cairn.kv.AlreadyCommitted.$Properties): cairn.kv.AlreadyCommitted;
+
+            /**
+             * Encodes the specified AlreadyCommitted message. Does not implicitly {@link cairn.kv.AlreadyCommitted.verify|verify} messages.
+             * @param message AlreadyCommitted message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.AlreadyCommitted.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AlreadyCommitted message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.AlreadyCommitted & cairn.kv.AlreadyCommitted.$Shape} AlreadyCommitted
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.AlreadyCommitted & cairn.kv.AlreadyCommitted.$Shape;
+
+            /**
+             * Gets the type url for AlreadyCommitted
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AlreadyCommitted {
+
+            /** Properties of an AlreadyCommitted. */
+            interface $Properties {
+
+                /** AlreadyCommitted key */
+                key?: (Uint8Array|null);
+
+                /** AlreadyCommitted startTs */
+                startTs?: (Uint8Array|null);
+
+                /** AlreadyCommitted commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AlreadyCommitted. */
+            type $Shape = cairn.kv.AlreadyCommitted.$Properties;
+        }
+
+        /**
+         * Properties of a CommitTsExpired.
+         * @deprecated Use cairn.kv.CommitTsExpired.$Properties instead.
+         */
+        interface ICommitTsExpired extends cairn.kv.CommitTsExpired.$Properties {
+        }
+
+        /** Represents a CommitTsExpired. */
+        class CommitTsExpired {
+
+            /**
+             * Constructs a new CommitTsExpired.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CommitTsExpired.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CommitTsExpired key. */
+            key: Uint8Array;
+
+            /** CommitTsExpired commitTs. */
+            commitTs: Uint8Array;
+
+            /** CommitTsExpired minCommitTs. */
+            minCommitTs: Uint8Array;
+
+            /**
+             * Creates a new CommitTsExpired instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CommitTsExpired instance
+             */
+            static create(properties: cairn.kv.CommitTsExpired.$Shape): cairn.kv.CommitTsExpired & cairn.kv.CommitTsExpired.$Shape;
+            static create(properties?: cairn.kv.CommitTsExpired.$Properties): cairn.kv.CommitTsExpired;
+
+            /**
+             * Encodes the specified CommitTsExpired message. Does not implicitly {@link cairn.kv.CommitTsExpired.verify|verify} messages.
+             * @param message CommitTsExpired message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CommitTsExpired.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CommitTsExpired message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CommitTsExpired & cairn.kv.CommitTsExpired.$Shape} CommitTsExpired
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CommitTsExpired & cairn.kv.CommitTsExpired.$Shape;
+
+            /**
+             * Gets the type url for CommitTsExpired
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommitTsExpired {
+
+            /** Properties of a CommitTsExpired. */
+            interface $Properties {
+
+                /** CommitTsExpired key */
+                key?: (Uint8Array|null);
+
+                /** CommitTsExpired commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** CommitTsExpired minCommitTs */
+                minCommitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CommitTsExpired. */
+            type $Shape = cairn.kv.CommitTsExpired.$Properties;
+        }
+
+        /**
+         * Properties of a TxnNotFound.
+         * @deprecated Use cairn.kv.TxnNotFound.$Properties instead.
+         */
+        interface ITxnNotFound extends cairn.kv.TxnNotFound.$Properties {
+        }
+
+        /** Represents a TxnNotFound. */
+        class TxnNotFound {
+
+            /**
+             * Constructs a new TxnNotFound.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnNotFound.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnNotFound key. */
+            key: Uint8Array;
+
+            /** TxnNotFound startTs. */
+            startTs: Uint8Array;
+
+            /**
+             * Creates a new TxnNotFound instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnNotFound instance
+             */
+            static create(properties: cairn.kv.TxnNotFound.$Shape): cairn.kv.TxnNotFound & cairn.kv.TxnNotFound.$Shape;
+            static create(properties?: cairn.kv.TxnNotFound.$Properties): cairn.kv.TxnNotFound;
+
+            /**
+             * Encodes the specified TxnNotFound message. Does not implicitly {@link cairn.kv.TxnNotFound.verify|verify} messages.
+             * @param message TxnNotFound message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnNotFound.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnNotFound message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnNotFound & cairn.kv.TxnNotFound.$Shape} TxnNotFound
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnNotFound & cairn.kv.TxnNotFound.$Shape;
+
+            /**
+             * Gets the type url for TxnNotFound
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnNotFound {
+
+            /** Properties of a TxnNotFound. */
+            interface $Properties {
+
+                /** TxnNotFound key */
+                key?: (Uint8Array|null);
+
+                /** TxnNotFound startTs */
+                startTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnNotFound. */
+            type $Shape = cairn.kv.TxnNotFound.$Properties;
+        }
+
+        /**
+         * Properties of an AlreadyExists.
+         * @deprecated Use cairn.kv.AlreadyExists.$Properties instead.
+         */
+        interface IAlreadyExists extends cairn.kv.AlreadyExists.$Properties {
+        }
+
+        /** Represents an AlreadyExists. */
+        class AlreadyExists {
+
+            /**
+             * Constructs a new AlreadyExists.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.AlreadyExists.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AlreadyExists key. */
+            key: Uint8Array;
+
+            /**
+             * Creates a new AlreadyExists instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AlreadyExists instance
+             */
+            static create(properties: cairn.kv.AlreadyExists.$Shape): cairn.kv.AlreadyExists & cairn.kv.AlreadyExists.$Shape;
+            static create(properties?: cairn.kv.AlreadyExists.$Properties): cairn.kv.AlreadyExists;
+
+            /**
+             * Encodes the specified AlreadyExists message. Does not implicitly {@link cairn.kv.AlreadyExists.verify|verify} messages.
+             * @param message AlreadyExists message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.AlreadyExists.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AlreadyExists message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.AlreadyExists & cairn.kv.AlreadyExists.$Shape} AlreadyExists
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.AlreadyExists & cairn.kv.AlreadyExists.$Shape;
+
+            /**
+             * Gets the type url for AlreadyExists
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AlreadyExists {
+
+            /** Properties of an AlreadyExists. */
+            interface $Properties {
+
+                /** AlreadyExists key */
+                key?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AlreadyExists. */
+            type $Shape = cairn.kv.AlreadyExists.$Properties;
+        }
+
+        /**
+         * Properties of a TxnTooOld.
+         * @deprecated Use cairn.kv.TxnTooOld.$Properties instead.
+         */
+        interface ITxnTooOld extends cairn.kv.TxnTooOld.$Properties {
+        }
+
+        /** Represents a TxnTooOld. */
+        class TxnTooOld {
+
+            /**
+             * Constructs a new TxnTooOld.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnTooOld.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnTooOld startTs. */
+            startTs: Uint8Array;
+
+            /** TxnTooOld safePoint. */
+            safePoint: Uint8Array;
+
+            /**
+             * Creates a new TxnTooOld instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnTooOld instance
+             */
+            static create(properties: cairn.kv.TxnTooOld.$Shape): cairn.kv.TxnTooOld & cairn.kv.TxnTooOld.$Shape;
+            static create(properties?: cairn.kv.TxnTooOld.$Properties): cairn.kv.TxnTooOld;
+
+            /**
+             * Encodes the specified TxnTooOld message. Does not implicitly {@link cairn.kv.TxnTooOld.verify|verify} messages.
+             * @param message TxnTooOld message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnTooOld.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnTooOld message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnTooOld & cairn.kv.TxnTooOld.$Shape} TxnTooOld
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnTooOld & cairn.kv.TxnTooOld.$Shape;
+
+            /**
+             * Gets the type url for TxnTooOld
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnTooOld {
+
+            /** Properties of a TxnTooOld. */
+            interface $Properties {
+
+                /** TxnTooOld startTs */
+                startTs?: (Uint8Array|null);
+
+                /** TxnTooOld safePoint */
+                safePoint?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnTooOld. */
+            type $Shape = cairn.kv.TxnTooOld.$Properties;
+        }
+
+        /**
+         * Properties of a KeyError.
+         * @deprecated Use cairn.kv.KeyError.$Properties instead.
+         */
+        interface IKeyError extends cairn.kv.KeyError.$Properties {
+        }
+
+        /** Represents a KeyError. */
+        class KeyError {
+
+            /**
+             * Constructs a new KeyError.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.KeyError.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** KeyError message. */
+            message: string;
+
+            /** KeyError locked. */
+            locked?: (cairn.kv.LockInfo.$Properties|null);
+
+            /** KeyError conflict. */
+            conflict?: (cairn.kv.WriteConflict.$Properties|null);
+
+            /** KeyError txnLockNotFound. */
+            txnLockNotFound?: (cairn.kv.TxnLockNotFound.$Properties|null);
+
+            /** KeyError alreadyCommitted. */
+            alreadyCommitted?: (cairn.kv.AlreadyCommitted.$Properties|null);
+
+            /** KeyError commitTsExpired. */
+            commitTsExpired?: (cairn.kv.CommitTsExpired.$Properties|null);
+
+            /** KeyError txnNotFound. */
+            txnNotFound?: (cairn.kv.TxnNotFound.$Properties|null);
+
+            /** KeyError alreadyExists. */
+            alreadyExists?: (cairn.kv.AlreadyExists.$Properties|null);
+
+            /** KeyError txnTooOld. */
+            txnTooOld?: (cairn.kv.TxnTooOld.$Properties|null);
+
+            /** KeyError error. */
+            error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld");
+
+            /**
+             * Creates a new KeyError instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns KeyError instance
+             */
+            static create(properties: cairn.kv.KeyError.$Shape): cairn.kv.KeyError & cairn.kv.KeyError.$Shape;
+            static create(properties?: cairn.kv.KeyError.$Properties): cairn.kv.KeyError;
+
+            /**
+             * Encodes the specified KeyError message. Does not implicitly {@link cairn.kv.KeyError.verify|verify} messages.
+             * @param message KeyError message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.KeyError.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a KeyError message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.KeyError & cairn.kv.KeyError.$Shape} KeyError
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.KeyError & cairn.kv.KeyError.$Shape;
+
+            /**
+             * Gets the type url for KeyError
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeyError {
+
+            /** Properties of a KeyError. */
+            interface $Properties {
+
+                /** KeyError message */
+                message?: (string|null);
+
+                /** KeyError locked */
+                locked?: (cairn.kv.LockInfo.$Properties|null);
+
+                /** KeyError conflict */
+                conflict?: (cairn.kv.WriteConflict.$Properties|null);
+
+                /** KeyError txnLockNotFound */
+                txnLockNotFound?: (cairn.kv.TxnLockNotFound.$Properties|null);
+
+                /** KeyError alreadyCommitted */
+                alreadyCommitted?: (cairn.kv.AlreadyCommitted.$Properties|null);
+
+                /** KeyError commitTsExpired */
+                commitTsExpired?: (cairn.kv.CommitTsExpired.$Properties|null);
+
+                /** KeyError txnNotFound */
+                txnNotFound?: (cairn.kv.TxnNotFound.$Properties|null);
+
+                /** KeyError alreadyExists */
+                alreadyExists?: (cairn.kv.AlreadyExists.$Properties|null);
+
+                /** KeyError txnTooOld */
+                txnTooOld?: (cairn.kv.TxnTooOld.$Properties|null);
+
+                /** KeyError error */
+                error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld");
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Narrowed shape of a KeyError. */
+            type $Shape = {
+              message?: string|null;
+              locked?: cairn.kv.LockInfo.$Shape|null;
+              conflict?: cairn.kv.WriteConflict.$Shape|null;
+              txnLockNotFound?: cairn.kv.TxnLockNotFound.$Shape|null;
+              alreadyCommitted?: cairn.kv.AlreadyCommitted.$Shape|null;
+              commitTsExpired?: cairn.kv.CommitTsExpired.$Shape|null;
+              txnNotFound?: cairn.kv.TxnNotFound.$Shape|null;
+              alreadyExists?: cairn.kv.AlreadyExists.$Shape|null;
+              txnTooOld?: cairn.kv.TxnTooOld.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ error?: undefined; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "locked"; locked: cairn.kv.LockInfo.$Shape; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "conflict"; locked?: null; conflict: cairn.kv.WriteConflict.$Shape; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "txnLockNotFound"; locked?: null; conflict?: null; txnLockNotFound: cairn.kv.TxnLockNotFound.$Shape; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "alreadyCommitted"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted: cairn.kv.AlreadyCommitted.$Shape; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "commitTsExpired"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired: cairn.kv.CommitTsExpired.$Shape; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "txnNotFound"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound: cairn.kv.TxnNotFound.$Shape; alreadyExists?: null; txnTooOld?: null }|{ error?: "alreadyExists"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists: cairn.kv.AlreadyExists.$Shape; txnTooOld?: null }|{ error?: "txnTooOld"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld: cairn.kv.TxnTooOld.$Shape })
+            );
+        }
+
+        /**
+         * Properties of a TxnGetRequest.
+         * @deprecated Use cairn.kv.TxnGetRequest.$Properties instead.
+         */
+        interface ITxnGetRequest extends cairn.kv.TxnGetRequest.$Properties {
+        }
+
+        /** Represents a TxnGetRequest. */
+        class TxnGetRequest {
+
+            /**
+             * Constructs a new TxnGetRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnGetRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnGetRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** TxnGetRequest key. */
+            key: Uint8Array;
+
+            /** TxnGetRequest version. */
+            version: Uint8Array;
+
+            /** TxnGetRequest resolvedLocks. */
+            resolvedLocks: Uint8Array[];
+
+            /**
+             * Creates a new TxnGetRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnGetRequest instance
+             */
+            static create(properties: cairn.kv.TxnGetRequest.$Shape): cairn.kv.TxnGetRequest & cairn.kv.TxnGetRequest.$Shape;
+            static create(properties?: cairn.kv.TxnGetRequest.$Properties): cairn.kv.TxnGetRequest;
+
+            /**
+             * Encodes the specified TxnGetRequest message. Does not implicitly {@link cairn.kv.TxnGetRequest.verify|verify} messages.
+             * @param message TxnGetRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnGetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnGetRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnGetRequest & cairn.kv.TxnGetRequest.$Shape} TxnGetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnGetRequest & cairn.kv.TxnGetRequest.$Shape;
+
+            /**
+             * Gets the type url for TxnGetRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnGetRequest {
+
+            /** Properties of a TxnGetRequest. */
+            interface $Properties {
+
+                /** TxnGetRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** TxnGetRequest key */
+                key?: (Uint8Array|null);
+
+                /** TxnGetRequest version */
+                version?: (Uint8Array|null);
+
+                /** TxnGetRequest resolvedLocks */
+                resolvedLocks?: (Uint8Array[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnGetRequest. */
+            type $Shape = cairn.kv.TxnGetRequest.$Properties;
+        }
+
+        /**
+         * Properties of a TxnGetResponse.
+         * @deprecated Use cairn.kv.TxnGetResponse.$Properties instead.
+         */
+        interface ITxnGetResponse extends cairn.kv.TxnGetResponse.$Properties {
+        }
+
+        /** Represents a TxnGetResponse. */
+        class TxnGetResponse {
+
+            /**
+             * Constructs a new TxnGetResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnGetResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnGetResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** TxnGetResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** TxnGetResponse found. */
+            found: boolean;
+
+            /** TxnGetResponse value. */
+            value: Uint8Array;
+
+            /**
+             * Creates a new TxnGetResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnGetResponse instance
+             */
+            static create(properties: cairn.kv.TxnGetResponse.$Shape): cairn.kv.TxnGetResponse & cairn.kv.TxnGetResponse.$Shape;
+            static create(properties?: cairn.kv.TxnGetResponse.$Properties): cairn.kv.TxnGetResponse;
+
+            /**
+             * Encodes the specified TxnGetResponse message. Does not implicitly {@link cairn.kv.TxnGetResponse.verify|verify} messages.
+             * @param message TxnGetResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnGetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnGetResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnGetResponse & cairn.kv.TxnGetResponse.$Shape} TxnGetResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnGetResponse & cairn.kv.TxnGetResponse.$Shape;
+
+            /**
+             * Gets the type url for TxnGetResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnGetResponse {
+
+            /** Properties of a TxnGetResponse. */
+            interface $Properties {
+
+                /** TxnGetResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** TxnGetResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** TxnGetResponse found */
+                found?: (boolean|null);
+
+                /** TxnGetResponse value */
+                value?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnGetResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              found?: boolean|null;
+              value?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a TxnBatchGetRequest.
+         * @deprecated Use cairn.kv.TxnBatchGetRequest.$Properties instead.
+         */
+        interface ITxnBatchGetRequest extends cairn.kv.TxnBatchGetRequest.$Properties {
+        }
+
+        /** Represents a TxnBatchGetRequest. */
+        class TxnBatchGetRequest {
+
+            /**
+             * Constructs a new TxnBatchGetRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnBatchGetRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnBatchGetRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** TxnBatchGetRequest keys. */
+            keys: Uint8Array[];
+
+            /** TxnBatchGetRequest version. */
+            version: Uint8Array;
+
+            /** TxnBatchGetRequest resolvedLocks. */
+            resolvedLocks: Uint8Array[];
+
+            /**
+             * Creates a new TxnBatchGetRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnBatchGetRequest instance
+             */
+            static create(properties: cairn.kv.TxnBatchGetRequest.$Shape): cairn.kv.TxnBatchGetRequest & cairn.kv.TxnBatchGetRequest.$Shape;
+            static create(properties?: cairn.kv.TxnBatchGetRequest.$Properties): cairn.kv.TxnBatchGetRequest;
+
+            /**
+             * Encodes the specified TxnBatchGetRequest message. Does not implicitly {@link cairn.kv.TxnBatchGetRequest.verify|verify} messages.
+             * @param message TxnBatchGetRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnBatchGetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnBatchGetRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnBatchGetRequest & cairn.kv.TxnBatchGetRequest.$Shape} TxnBatchGetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnBatchGetRequest & cairn.kv.TxnBatchGetRequest.$Shape;
+
+            /**
+             * Gets the type url for TxnBatchGetRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnBatchGetRequest {
+
+            /** Properties of a TxnBatchGetRequest. */
+            interface $Properties {
+
+                /** TxnBatchGetRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** TxnBatchGetRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** TxnBatchGetRequest version */
+                version?: (Uint8Array|null);
+
+                /** TxnBatchGetRequest resolvedLocks */
+                resolvedLocks?: (Uint8Array[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnBatchGetRequest. */
+            type $Shape = cairn.kv.TxnBatchGetRequest.$Properties;
+        }
+
+        /**
+         * Properties of a TxnBatchGetResponse.
+         * @deprecated Use cairn.kv.TxnBatchGetResponse.$Properties instead.
+         */
+        interface ITxnBatchGetResponse extends cairn.kv.TxnBatchGetResponse.$Properties {
+        }
+
+        /** Represents a TxnBatchGetResponse. */
+        class TxnBatchGetResponse {
+
+            /**
+             * Constructs a new TxnBatchGetResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnBatchGetResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnBatchGetResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** TxnBatchGetResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** TxnBatchGetResponse pairs. */
+            pairs: cairn.kv.KvPair.$Properties[];
+
+            /**
+             * Creates a new TxnBatchGetResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnBatchGetResponse instance
+             */
+            static create(properties: cairn.kv.TxnBatchGetResponse.$Shape): cairn.kv.TxnBatchGetResponse & cairn.kv.TxnBatchGetResponse.$Shape;
+            static create(properties?: cairn.kv.TxnBatchGetResponse.$Properties): cairn.kv.TxnBatchGetResponse;
+
+            /**
+             * Encodes the specified TxnBatchGetResponse message. Does not implicitly {@link cairn.kv.TxnBatchGetResponse.verify|verify} messages.
+             * @param message TxnBatchGetResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnBatchGetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnBatchGetResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnBatchGetResponse & cairn.kv.TxnBatchGetResponse.$Shape} TxnBatchGetResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnBatchGetResponse & cairn.kv.TxnBatchGetResponse.$Shape;
+
+            /**
+             * Gets the type url for TxnBatchGetResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnBatchGetResponse {
+
+            /** Properties of a TxnBatchGetResponse. */
+            interface $Properties {
+
+                /** TxnBatchGetResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** TxnBatchGetResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** TxnBatchGetResponse pairs */
+                pairs?: (cairn.kv.KvPair.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnBatchGetResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              pairs?: cairn.kv.KvPair.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a TxnScanRequest.
+         * @deprecated Use cairn.kv.TxnScanRequest.$Properties instead.
+         */
+        interface ITxnScanRequest extends cairn.kv.TxnScanRequest.$Properties {
+        }
+
+        /** Represents a TxnScanRequest. */
+        class TxnScanRequest {
+
+            /**
+             * Constructs a new TxnScanRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnScanRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnScanRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** TxnScanRequest startKey. */
+            startKey: Uint8Array;
+
+            /** TxnScanRequest endKey. */
+            endKey: Uint8Array;
+
+            /** TxnScanRequest limit. */
+            limit: number;
+
+            /** TxnScanRequest keyOnly. */
+            keyOnly: boolean;
+
+            /** TxnScanRequest version. */
+            version: Uint8Array;
+
+            /** TxnScanRequest resolvedLocks. */
+            resolvedLocks: Uint8Array[];
+
+            /**
+             * Creates a new TxnScanRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnScanRequest instance
+             */
+            static create(properties: cairn.kv.TxnScanRequest.$Shape): cairn.kv.TxnScanRequest & cairn.kv.TxnScanRequest.$Shape;
+            static create(properties?: cairn.kv.TxnScanRequest.$Properties): cairn.kv.TxnScanRequest;
+
+            /**
+             * Encodes the specified TxnScanRequest message. Does not implicitly {@link cairn.kv.TxnScanRequest.verify|verify} messages.
+             * @param message TxnScanRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnScanRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnScanRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnScanRequest & cairn.kv.TxnScanRequest.$Shape} TxnScanRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnScanRequest & cairn.kv.TxnScanRequest.$Shape;
+
+            /**
+             * Gets the type url for TxnScanRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnScanRequest {
+
+            /** Properties of a TxnScanRequest. */
+            interface $Properties {
+
+                /** TxnScanRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** TxnScanRequest startKey */
+                startKey?: (Uint8Array|null);
+
+                /** TxnScanRequest endKey */
+                endKey?: (Uint8Array|null);
+
+                /** TxnScanRequest limit */
+                limit?: (number|null);
+
+                /** TxnScanRequest keyOnly */
+                keyOnly?: (boolean|null);
+
+                /** TxnScanRequest version */
+                version?: (Uint8Array|null);
+
+                /** TxnScanRequest resolvedLocks */
+                resolvedLocks?: (Uint8Array[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnScanRequest. */
+            type $Shape = cairn.kv.TxnScanRequest.$Properties;
+        }
+
+        /**
+         * Properties of a TxnScanResponse.
+         * @deprecated Use cairn.kv.TxnScanResponse.$Properties instead.
+         */
+        interface ITxnScanResponse extends cairn.kv.TxnScanResponse.$Properties {
+        }
+
+        /** Represents a TxnScanResponse. */
+        class TxnScanResponse {
+
+            /**
+             * Constructs a new TxnScanResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnScanResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnScanResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** TxnScanResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** TxnScanResponse pairs. */
+            pairs: cairn.kv.KvPair.$Properties[];
+
+            /**
+             * Creates a new TxnScanResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnScanResponse instance
+             */
+            static create(properties: cairn.kv.TxnScanResponse.$Shape): cairn.kv.TxnScanResponse & cairn.kv.TxnScanResponse.$Shape;
+            static create(properties?: cairn.kv.TxnScanResponse.$Properties): cairn.kv.TxnScanResponse;
+
+            /**
+             * Encodes the specified TxnScanResponse message. Does not implicitly {@link cairn.kv.TxnScanResponse.verify|verify} messages.
+             * @param message TxnScanResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnScanResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnScanResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnScanResponse & cairn.kv.TxnScanResponse.$Shape} TxnScanResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnScanResponse & cairn.kv.TxnScanResponse.$Shape;
+
+            /**
+             * Gets the type url for TxnScanResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnScanResponse {
+
+            /** Properties of a TxnScanResponse. */
+            interface $Properties {
+
+                /** TxnScanResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** TxnScanResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** TxnScanResponse pairs */
+                pairs?: (cairn.kv.KvPair.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnScanResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              pairs?: cairn.kv.KvPair.$Shape[]|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a PrewriteRequest.
+         * @deprecated Use cairn.kv.PrewriteRequest.$Properties instead.
+         */
+        interface IPrewriteRequest extends cairn.kv.PrewriteRequest.$Properties {
+        }
+
+        /** Represents a PrewriteRequest. */
+        class PrewriteRequest {
+
+            /**
+             * Constructs a new PrewriteRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PrewriteRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PrewriteRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** PrewriteRequest mutations. */
+            mutations: cairn.kv.Mutation.$Properties[];
+
+            /** PrewriteRequest primaryLock. */
+            primaryLock: Uint8Array;
+
+            /** PrewriteRequest startTs. */
+            startTs: Uint8Array;
+
+            /** PrewriteRequest lockTtlMs. */
+            lockTtlMs: number;
+
+            /** PrewriteRequest txnSize. */
+            txnSize: number;
+
+            /** PrewriteRequest minCommitTs. */
+            minCommitTs: Uint8Array;
+
+            /** PrewriteRequest tryOnePc. */
+            tryOnePc: boolean;
+
+            /**
+             * Creates a new PrewriteRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PrewriteRequest instance
+             */
+            static create(properties: cairn.kv.PrewriteRequest.$Shape): cairn.kv.PrewriteRequest & cairn.kv.PrewriteRequest.$Shape;
+            static create(properties?: cairn.kv.PrewriteRequest.$Properties): cairn.kv.PrewriteRequest;
+
+            /**
+             * Encodes the specified PrewriteRequest message. Does not implicitly {@link cairn.kv.PrewriteRequest.verify|verify} messages.
+             * @param message PrewriteRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PrewriteRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PrewriteRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PrewriteRequest & cairn.kv.PrewriteRequest.$Shape} PrewriteRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PrewriteRequest & cairn.kv.PrewriteRequest.$Shape;
+
+            /**
+             * Gets the type url for PrewriteRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PrewriteRequest {
+
+            /** Properties of a PrewriteRequest. */
+            interface $Properties {
+
+                /** PrewriteRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** PrewriteRequest mutations */
+                mutations?: (cairn.kv.Mutation.$Properties[]|null);
+
+                /** PrewriteRequest primaryLock */
+                primaryLock?: (Uint8Array|null);
+
+                /** PrewriteRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** PrewriteRequest lockTtlMs */
+                lockTtlMs?: (number|null);
+
+                /** PrewriteRequest txnSize */
+                txnSize?: (number|null);
+
+                /** PrewriteRequest minCommitTs */
+                minCommitTs?: (Uint8Array|null);
+
+                /** PrewriteRequest tryOnePc */
+                tryOnePc?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PrewriteRequest. */
+            type $Shape = cairn.kv.PrewriteRequest.$Properties;
+        }
+
+        /**
+         * Properties of a PrewriteResponse.
+         * @deprecated Use cairn.kv.PrewriteResponse.$Properties instead.
+         */
+        interface IPrewriteResponse extends cairn.kv.PrewriteResponse.$Properties {
+        }
+
+        /** Represents a PrewriteResponse. */
+        class PrewriteResponse {
+
+            /**
+             * Constructs a new PrewriteResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PrewriteResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PrewriteResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** PrewriteResponse errors. */
+            errors: cairn.kv.KeyError.$Properties[];
+
+            /** PrewriteResponse onePcCommitTs. */
+            onePcCommitTs: Uint8Array;
+
+            /**
+             * Creates a new PrewriteResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PrewriteResponse instance
+             */
+            static create(properties: cairn.kv.PrewriteResponse.$Shape): cairn.kv.PrewriteResponse & cairn.kv.PrewriteResponse.$Shape;
+            static create(properties?: cairn.kv.PrewriteResponse.$Properties): cairn.kv.PrewriteResponse;
+
+            /**
+             * Encodes the specified PrewriteResponse message. Does not implicitly {@link cairn.kv.PrewriteResponse.verify|verify} messages.
+             * @param message PrewriteResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PrewriteResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PrewriteResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PrewriteResponse & cairn.kv.PrewriteResponse.$Shape} PrewriteResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PrewriteResponse & cairn.kv.PrewriteResponse.$Shape;
+
+            /**
+             * Gets the type url for PrewriteResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PrewriteResponse {
+
+            /** Properties of a PrewriteResponse. */
+            interface $Properties {
+
+                /** PrewriteResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** PrewriteResponse errors */
+                errors?: (cairn.kv.KeyError.$Properties[]|null);
+
+                /** PrewriteResponse onePcCommitTs */
+                onePcCommitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PrewriteResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              errors?: cairn.kv.KeyError.$Shape[]|null;
+              onePcCommitTs?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a CommitRequest.
+         * @deprecated Use cairn.kv.CommitRequest.$Properties instead.
+         */
+        interface ICommitRequest extends cairn.kv.CommitRequest.$Properties {
+        }
+
+        /** Represents a CommitRequest. */
+        class CommitRequest {
+
+            /**
+             * Constructs a new CommitRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CommitRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CommitRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** CommitRequest keys. */
+            keys: Uint8Array[];
+
+            /** CommitRequest startTs. */
+            startTs: Uint8Array;
+
+            /** CommitRequest commitTs. */
+            commitTs: Uint8Array;
+
+            /**
+             * Creates a new CommitRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CommitRequest instance
+             */
+            static create(properties: cairn.kv.CommitRequest.$Shape): cairn.kv.CommitRequest & cairn.kv.CommitRequest.$Shape;
+            static create(properties?: cairn.kv.CommitRequest.$Properties): cairn.kv.CommitRequest;
+
+            /**
+             * Encodes the specified CommitRequest message. Does not implicitly {@link cairn.kv.CommitRequest.verify|verify} messages.
+             * @param message CommitRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CommitRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CommitRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CommitRequest & cairn.kv.CommitRequest.$Shape} CommitRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CommitRequest & cairn.kv.CommitRequest.$Shape;
+
+            /**
+             * Gets the type url for CommitRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommitRequest {
+
+            /** Properties of a CommitRequest. */
+            interface $Properties {
+
+                /** CommitRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** CommitRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** CommitRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** CommitRequest commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CommitRequest. */
+            type $Shape = cairn.kv.CommitRequest.$Properties;
+        }
+
+        /**
+         * Properties of a CommitResponse.
+         * @deprecated Use cairn.kv.CommitResponse.$Properties instead.
+         */
+        interface ICommitResponse extends cairn.kv.CommitResponse.$Properties {
+        }
+
+        /** Represents a CommitResponse. */
+        class CommitResponse {
+
+            /**
+             * Constructs a new CommitResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CommitResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CommitResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** CommitResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /**
+             * Creates a new CommitResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CommitResponse instance
+             */
+            static create(properties: cairn.kv.CommitResponse.$Shape): cairn.kv.CommitResponse & cairn.kv.CommitResponse.$Shape;
+            static create(properties?: cairn.kv.CommitResponse.$Properties): cairn.kv.CommitResponse;
+
+            /**
+             * Encodes the specified CommitResponse message. Does not implicitly {@link cairn.kv.CommitResponse.verify|verify} messages.
+             * @param message CommitResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CommitResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CommitResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CommitResponse & cairn.kv.CommitResponse.$Shape} CommitResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CommitResponse & cairn.kv.CommitResponse.$Shape;
+
+            /**
+             * Gets the type url for CommitResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommitResponse {
+
+            /** Properties of a CommitResponse. */
+            interface $Properties {
+
+                /** CommitResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** CommitResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CommitResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a BatchRollbackRequest.
+         * @deprecated Use cairn.kv.BatchRollbackRequest.$Properties instead.
+         */
+        interface IBatchRollbackRequest extends cairn.kv.BatchRollbackRequest.$Properties {
+        }
+
+        /** Represents a BatchRollbackRequest. */
+        class BatchRollbackRequest {
+
+            /**
+             * Constructs a new BatchRollbackRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.BatchRollbackRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** BatchRollbackRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** BatchRollbackRequest keys. */
+            keys: Uint8Array[];
+
+            /** BatchRollbackRequest startTs. */
+            startTs: Uint8Array;
+
+            /**
+             * Creates a new BatchRollbackRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns BatchRollbackRequest instance
+             */
+            static create(properties: cairn.kv.BatchRollbackRequest.$Shape): cairn.kv.BatchRollbackRequest & cairn.kv.BatchRollbackRequest.$Shape;
+            static create(properties?: cairn.kv.BatchRollbackRequest.$Properties): cairn.kv.BatchRollbackRequest;
+
+            /**
+             * Encodes the specified BatchRollbackRequest message. Does not implicitly {@link cairn.kv.BatchRollbackRequest.verify|verify} messages.
+             * @param message BatchRollbackRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.BatchRollbackRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a BatchRollbackRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.BatchRollbackRequest & cairn.kv.BatchRollbackRequest.$Shape} BatchRollbackRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.BatchRollbackRequest & cairn.kv.BatchRollbackRequest.$Shape;
+
+            /**
+             * Gets the type url for BatchRollbackRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace BatchRollbackRequest {
+
+            /** Properties of a BatchRollbackRequest. */
+            interface $Properties {
+
+                /** BatchRollbackRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** BatchRollbackRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** BatchRollbackRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a BatchRollbackRequest. */
+            type $Shape = cairn.kv.BatchRollbackRequest.$Properties;
+        }
+
+        /**
+         * Properties of a BatchRollbackResponse.
+         * @deprecated Use cairn.kv.BatchRollbackResponse.$Properties instead.
+         */
+        interface IBatchRollbackResponse extends cairn.kv.BatchRollbackResponse.$Properties {
+        }
+
+        /** Represents a BatchRollbackResponse. */
+        class BatchRollbackResponse {
+
+            /**
+             * Constructs a new BatchRollbackResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.BatchRollbackResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** BatchRollbackResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** BatchRollbackResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /**
+             * Creates a new BatchRollbackResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns BatchRollbackResponse instance
+             */
+            static create(properties: cairn.kv.BatchRollbackResponse.$Shape): cairn.kv.BatchRollbackResponse & cairn.kv.BatchRollbackResponse.$Shape;
+            static create(properties?: cairn.kv.BatchRollbackResponse.$Properties): cairn.kv.BatchRollbackResponse;
+
+            /**
+             * Encodes the specified BatchRollbackResponse message. Does not implicitly {@link cairn.kv.BatchRollbackResponse.verify|verify} messages.
+             * @param message BatchRollbackResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.BatchRollbackResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a BatchRollbackResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.BatchRollbackResponse & cairn.kv.BatchRollbackResponse.$Shape} BatchRollbackResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.BatchRollbackResponse & cairn.kv.BatchRollbackResponse.$Shape;
+
+            /**
+             * Gets the type url for BatchRollbackResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace BatchRollbackResponse {
+
+            /** Properties of a BatchRollbackResponse. */
+            interface $Properties {
+
+                /** BatchRollbackResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** BatchRollbackResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a BatchRollbackResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a CleanupRequest.
+         * @deprecated Use cairn.kv.CleanupRequest.$Properties instead.
+         */
+        interface ICleanupRequest extends cairn.kv.CleanupRequest.$Properties {
+        }
+
+        /** Represents a CleanupRequest. */
+        class CleanupRequest {
+
+            /**
+             * Constructs a new CleanupRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CleanupRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CleanupRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** CleanupRequest key. */
+            key: Uint8Array;
+
+            /** CleanupRequest startTs. */
+            startTs: Uint8Array;
+
+            /** CleanupRequest currentTs. */
+            currentTs: Uint8Array;
+
+            /**
+             * Creates a new CleanupRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CleanupRequest instance
+             */
+            static create(properties: cairn.kv.CleanupRequest.$Shape): cairn.kv.CleanupRequest & cairn.kv.CleanupRequest.$Shape;
+            static create(properties?: cairn.kv.CleanupRequest.$Properties): cairn.kv.CleanupRequest;
+
+            /**
+             * Encodes the specified CleanupRequest message. Does not implicitly {@link cairn.kv.CleanupRequest.verify|verify} messages.
+             * @param message CleanupRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CleanupRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CleanupRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CleanupRequest & cairn.kv.CleanupRequest.$Shape} CleanupRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CleanupRequest & cairn.kv.CleanupRequest.$Shape;
+
+            /**
+             * Gets the type url for CleanupRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CleanupRequest {
+
+            /** Properties of a CleanupRequest. */
+            interface $Properties {
+
+                /** CleanupRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** CleanupRequest key */
+                key?: (Uint8Array|null);
+
+                /** CleanupRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** CleanupRequest currentTs */
+                currentTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CleanupRequest. */
+            type $Shape = cairn.kv.CleanupRequest.$Properties;
+        }
+
+        /**
+         * Properties of a CleanupResponse.
+         * @deprecated Use cairn.kv.CleanupResponse.$Properties instead.
+         */
+        interface ICleanupResponse extends cairn.kv.CleanupResponse.$Properties {
+        }
+
+        /** Represents a CleanupResponse. */
+        class CleanupResponse {
+
+            /**
+             * Constructs a new CleanupResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CleanupResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CleanupResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** CleanupResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** CleanupResponse commitTs. */
+            commitTs: Uint8Array;
+
+            /**
+             * Creates a new CleanupResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CleanupResponse instance
+             */
+            static create(properties: cairn.kv.CleanupResponse.$Shape): cairn.kv.CleanupResponse & cairn.kv.CleanupResponse.$Shape;
+            static create(properties?: cairn.kv.CleanupResponse.$Properties): cairn.kv.CleanupResponse;
+
+            /**
+             * Encodes the specified CleanupResponse message. Does not implicitly {@link cairn.kv.CleanupResponse.verify|verify} messages.
+             * @param message CleanupResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CleanupResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CleanupResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CleanupResponse & cairn.kv.CleanupResponse.$Shape} CleanupResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CleanupResponse & cairn.kv.CleanupResponse.$Shape;
+
+            /**
+             * Gets the type url for CleanupResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CleanupResponse {
+
+            /** Properties of a CleanupResponse. */
+            interface $Properties {
+
+                /** CleanupResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** CleanupResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** CleanupResponse commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CleanupResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              commitTs?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /** TxnStatusKind enum. */
+        enum TxnStatusKind {
+
+            /** TXN_LOCKED value */
+            TXN_LOCKED = 0,
+
+            /** TXN_COMMITTED value */
+            TXN_COMMITTED = 1,
+
+            /** TXN_ROLLED_BACK value */
+            TXN_ROLLED_BACK = 2
+        }
+
+        /** TxnAction enum. */
+        enum TxnAction {
+
+            /** NO_ACTION value */
+            NO_ACTION = 0,
+
+            /** TTL_EXPIRE_ROLLBACK value */
+            TTL_EXPIRE_ROLLBACK = 1,
+
+            /** LOCK_NOT_EXIST_ROLLBACK value */
+            LOCK_NOT_EXIST_ROLLBACK = 2
+        }
+
+        /**
+         * Properties of a CheckTxnStatusRequest.
+         * @deprecated Use cairn.kv.CheckTxnStatusRequest.$Properties instead.
+         */
+        interface ICheckTxnStatusRequest extends cairn.kv.CheckTxnStatusRequest.$Properties {
+        }
+
+        /** Represents a CheckTxnStatusRequest. */
+        class CheckTxnStatusRequest {
+
+            /**
+             * Constructs a new CheckTxnStatusRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CheckTxnStatusRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CheckTxnStatusRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** CheckTxnStatusRequest primaryKey. */
+            primaryKey: Uint8Array;
+
+            /** CheckTxnStatusRequest lockTs. */
+            lockTs: Uint8Array;
+
+            /** CheckTxnStatusRequest currentTs. */
+            currentTs: Uint8Array;
+
+            /**
+             * Creates a new CheckTxnStatusRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CheckTxnStatusRequest instance
+             */
+            static create(properties: cairn.kv.CheckTxnStatusRequest.$Shape): cairn.kv.CheckTxnStatusRequest & cairn.kv.CheckTxnStatusRequest.$Shape;
+            static create(properties?: cairn.kv.CheckTxnStatusRequest.$Properties): cairn.kv.CheckTxnStatusRequest;
+
+            /**
+             * Encodes the specified CheckTxnStatusRequest message. Does not implicitly {@link cairn.kv.CheckTxnStatusRequest.verify|verify} messages.
+             * @param message CheckTxnStatusRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CheckTxnStatusRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CheckTxnStatusRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CheckTxnStatusRequest & cairn.kv.CheckTxnStatusRequest.$Shape} CheckTxnStatusRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CheckTxnStatusRequest & cairn.kv.CheckTxnStatusRequest.$Shape;
+
+            /**
+             * Gets the type url for CheckTxnStatusRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckTxnStatusRequest {
+
+            /** Properties of a CheckTxnStatusRequest. */
+            interface $Properties {
+
+                /** CheckTxnStatusRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** CheckTxnStatusRequest primaryKey */
+                primaryKey?: (Uint8Array|null);
+
+                /** CheckTxnStatusRequest lockTs */
+                lockTs?: (Uint8Array|null);
+
+                /** CheckTxnStatusRequest currentTs */
+                currentTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CheckTxnStatusRequest. */
+            type $Shape = cairn.kv.CheckTxnStatusRequest.$Properties;
+        }
+
+        /**
+         * Properties of a CheckTxnStatusResponse.
+         * @deprecated Use cairn.kv.CheckTxnStatusResponse.$Properties instead.
+         */
+        interface ICheckTxnStatusResponse extends cairn.kv.CheckTxnStatusResponse.$Properties {
+        }
+
+        /** Represents a CheckTxnStatusResponse. */
+        class CheckTxnStatusResponse {
+
+            /**
+             * Constructs a new CheckTxnStatusResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.CheckTxnStatusResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CheckTxnStatusResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** CheckTxnStatusResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** CheckTxnStatusResponse status. */
+            status: cairn.kv.TxnStatusKind;
+
+            /** CheckTxnStatusResponse action. */
+            action: cairn.kv.TxnAction;
+
+            /** CheckTxnStatusResponse commitTs. */
+            commitTs: Uint8Array;
+
+            /** CheckTxnStatusResponse lock. */
+            lock?: (cairn.kv.LockInfo.$Properties|null);
+
+            /**
+             * Creates a new CheckTxnStatusResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CheckTxnStatusResponse instance
+             */
+            static create(properties: cairn.kv.CheckTxnStatusResponse.$Shape): cairn.kv.CheckTxnStatusResponse & cairn.kv.CheckTxnStatusResponse.$Shape;
+            static create(properties?: cairn.kv.CheckTxnStatusResponse.$Properties): cairn.kv.CheckTxnStatusResponse;
+
+            /**
+             * Encodes the specified CheckTxnStatusResponse message. Does not implicitly {@link cairn.kv.CheckTxnStatusResponse.verify|verify} messages.
+             * @param message CheckTxnStatusResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.CheckTxnStatusResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CheckTxnStatusResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.CheckTxnStatusResponse & cairn.kv.CheckTxnStatusResponse.$Shape} CheckTxnStatusResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.CheckTxnStatusResponse & cairn.kv.CheckTxnStatusResponse.$Shape;
+
+            /**
+             * Gets the type url for CheckTxnStatusResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckTxnStatusResponse {
+
+            /** Properties of a CheckTxnStatusResponse. */
+            interface $Properties {
+
+                /** CheckTxnStatusResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** CheckTxnStatusResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** CheckTxnStatusResponse status */
+                status?: (cairn.kv.TxnStatusKind|null);
+
+                /** CheckTxnStatusResponse action */
+                action?: (cairn.kv.TxnAction|null);
+
+                /** CheckTxnStatusResponse commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** CheckTxnStatusResponse lock */
+                lock?: (cairn.kv.LockInfo.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CheckTxnStatusResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              status?: cairn.kv.TxnStatusKind|null;
+              action?: cairn.kv.TxnAction|null;
+              commitTs?: Uint8Array|null;
+              lock?: cairn.kv.LockInfo.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a ResolveLockRequest.
+         * @deprecated Use cairn.kv.ResolveLockRequest.$Properties instead.
+         */
+        interface IResolveLockRequest extends cairn.kv.ResolveLockRequest.$Properties {
+        }
+
+        /** Represents a ResolveLockRequest. */
+        class ResolveLockRequest {
+
+            /**
+             * Constructs a new ResolveLockRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.ResolveLockRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ResolveLockRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** ResolveLockRequest startTs. */
+            startTs: Uint8Array;
+
+            /** ResolveLockRequest commitTs. */
+            commitTs: Uint8Array;
+
+            /** ResolveLockRequest keys. */
+            keys: Uint8Array[];
+
+            /**
+             * Creates a new ResolveLockRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ResolveLockRequest instance
+             */
+            static create(properties: cairn.kv.ResolveLockRequest.$Shape): cairn.kv.ResolveLockRequest & cairn.kv.ResolveLockRequest.$Shape;
+            static create(properties?: cairn.kv.ResolveLockRequest.$Properties): cairn.kv.ResolveLockRequest;
+
+            /**
+             * Encodes the specified ResolveLockRequest message. Does not implicitly {@link cairn.kv.ResolveLockRequest.verify|verify} messages.
+             * @param message ResolveLockRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.ResolveLockRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ResolveLockRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.ResolveLockRequest & cairn.kv.ResolveLockRequest.$Shape} ResolveLockRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.ResolveLockRequest & cairn.kv.ResolveLockRequest.$Shape;
+
+            /**
+             * Gets the type url for ResolveLockRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ResolveLockRequest {
+
+            /** Properties of a ResolveLockRequest. */
+            interface $Properties {
+
+                /** ResolveLockRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** ResolveLockRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** ResolveLockRequest commitTs */
+                commitTs?: (Uint8Array|null);
+
+                /** ResolveLockRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ResolveLockRequest. */
+            type $Shape = cairn.kv.ResolveLockRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ResolveLockResponse.
+         * @deprecated Use cairn.kv.ResolveLockResponse.$Properties instead.
+         */
+        interface IResolveLockResponse extends cairn.kv.ResolveLockResponse.$Properties {
+        }
+
+        /** Represents a ResolveLockResponse. */
+        class ResolveLockResponse {
+
+            /**
+             * Constructs a new ResolveLockResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.ResolveLockResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ResolveLockResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** ResolveLockResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /**
+             * Creates a new ResolveLockResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ResolveLockResponse instance
+             */
+            static create(properties: cairn.kv.ResolveLockResponse.$Shape): cairn.kv.ResolveLockResponse & cairn.kv.ResolveLockResponse.$Shape;
+            static create(properties?: cairn.kv.ResolveLockResponse.$Properties): cairn.kv.ResolveLockResponse;
+
+            /**
+             * Encodes the specified ResolveLockResponse message. Does not implicitly {@link cairn.kv.ResolveLockResponse.verify|verify} messages.
+             * @param message ResolveLockResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.ResolveLockResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ResolveLockResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.ResolveLockResponse & cairn.kv.ResolveLockResponse.$Shape} ResolveLockResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.ResolveLockResponse & cairn.kv.ResolveLockResponse.$Shape;
+
+            /**
+             * Gets the type url for ResolveLockResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ResolveLockResponse {
+
+            /** Properties of a ResolveLockResponse. */
+            interface $Properties {
+
+                /** ResolveLockResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** ResolveLockResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ResolveLockResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a TxnHeartBeatRequest.
+         * @deprecated Use cairn.kv.TxnHeartBeatRequest.$Properties instead.
+         */
+        interface ITxnHeartBeatRequest extends cairn.kv.TxnHeartBeatRequest.$Properties {
+        }
+
+        /** Represents a TxnHeartBeatRequest. */
+        class TxnHeartBeatRequest {
+
+            /**
+             * Constructs a new TxnHeartBeatRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnHeartBeatRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnHeartBeatRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** TxnHeartBeatRequest primaryLock. */
+            primaryLock: Uint8Array;
+
+            /** TxnHeartBeatRequest startTs. */
+            startTs: Uint8Array;
+
+            /** TxnHeartBeatRequest adviseLockTtlMs. */
+            adviseLockTtlMs: number;
+
+            /**
+             * Creates a new TxnHeartBeatRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnHeartBeatRequest instance
+             */
+            static create(properties: cairn.kv.TxnHeartBeatRequest.$Shape): cairn.kv.TxnHeartBeatRequest & cairn.kv.TxnHeartBeatRequest.$Shape;
+            static create(properties?: cairn.kv.TxnHeartBeatRequest.$Properties): cairn.kv.TxnHeartBeatRequest;
+
+            /**
+             * Encodes the specified TxnHeartBeatRequest message. Does not implicitly {@link cairn.kv.TxnHeartBeatRequest.verify|verify} messages.
+             * @param message TxnHeartBeatRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnHeartBeatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnHeartBeatRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnHeartBeatRequest & cairn.kv.TxnHeartBeatRequest.$Shape} TxnHeartBeatRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnHeartBeatRequest & cairn.kv.TxnHeartBeatRequest.$Shape;
+
+            /**
+             * Gets the type url for TxnHeartBeatRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnHeartBeatRequest {
+
+            /** Properties of a TxnHeartBeatRequest. */
+            interface $Properties {
+
+                /** TxnHeartBeatRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** TxnHeartBeatRequest primaryLock */
+                primaryLock?: (Uint8Array|null);
+
+                /** TxnHeartBeatRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** TxnHeartBeatRequest adviseLockTtlMs */
+                adviseLockTtlMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnHeartBeatRequest. */
+            type $Shape = cairn.kv.TxnHeartBeatRequest.$Properties;
+        }
+
+        /**
+         * Properties of a TxnHeartBeatResponse.
+         * @deprecated Use cairn.kv.TxnHeartBeatResponse.$Properties instead.
+         */
+        interface ITxnHeartBeatResponse extends cairn.kv.TxnHeartBeatResponse.$Properties {
+        }
+
+        /** Represents a TxnHeartBeatResponse. */
+        class TxnHeartBeatResponse {
+
+            /**
+             * Constructs a new TxnHeartBeatResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.TxnHeartBeatResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TxnHeartBeatResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** TxnHeartBeatResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** TxnHeartBeatResponse lockTtlMs. */
+            lockTtlMs: number;
+
+            /**
+             * Creates a new TxnHeartBeatResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TxnHeartBeatResponse instance
+             */
+            static create(properties: cairn.kv.TxnHeartBeatResponse.$Shape): cairn.kv.TxnHeartBeatResponse & cairn.kv.TxnHeartBeatResponse.$Shape;
+            static create(properties?: cairn.kv.TxnHeartBeatResponse.$Properties): cairn.kv.TxnHeartBeatResponse;
+
+            /**
+             * Encodes the specified TxnHeartBeatResponse message. Does not implicitly {@link cairn.kv.TxnHeartBeatResponse.verify|verify} messages.
+             * @param message TxnHeartBeatResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.TxnHeartBeatResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TxnHeartBeatResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.TxnHeartBeatResponse & cairn.kv.TxnHeartBeatResponse.$Shape} TxnHeartBeatResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.TxnHeartBeatResponse & cairn.kv.TxnHeartBeatResponse.$Shape;
+
+            /**
+             * Gets the type url for TxnHeartBeatResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TxnHeartBeatResponse {
+
+            /** Properties of a TxnHeartBeatResponse. */
+            interface $Properties {
+
+                /** TxnHeartBeatResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** TxnHeartBeatResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** TxnHeartBeatResponse lockTtlMs */
+                lockTtlMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TxnHeartBeatResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              lockTtlMs?: number|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
         /**
          * Properties of a Request.
          * @deprecated Use cairn.kv.Request.$Properties instead.
@@ -4020,8 +6739,38 @@ export namespace cairn {
             /** Request batchWrite. */
             batchWrite?: (cairn.kv.BatchWriteRequest.$Properties|null);
 
+            /** Request txnGet. */
+            txnGet?: (cairn.kv.TxnGetRequest.$Properties|null);
+
+            /** Request txnBatchGet. */
+            txnBatchGet?: (cairn.kv.TxnBatchGetRequest.$Properties|null);
+
+            /** Request txnScan. */
+            txnScan?: (cairn.kv.TxnScanRequest.$Properties|null);
+
+            /** Request prewrite. */
+            prewrite?: (cairn.kv.PrewriteRequest.$Properties|null);
+
+            /** Request commit. */
+            commit?: (cairn.kv.CommitRequest.$Properties|null);
+
+            /** Request batchRollback. */
+            batchRollback?: (cairn.kv.BatchRollbackRequest.$Properties|null);
+
+            /** Request cleanup. */
+            cleanup?: (cairn.kv.CleanupRequest.$Properties|null);
+
+            /** Request checkTxnStatus. */
+            checkTxnStatus?: (cairn.kv.CheckTxnStatusRequest.$Properties|null);
+
+            /** Request resolveLock. */
+            resolveLock?: (cairn.kv.ResolveLockRequest.$Properties|null);
+
+            /** Request txnHeartBeat. */
+            txnHeartBeat?: (cairn.kv.TxnHeartBeatRequest.$Properties|null);
+
             /** Request cmd. */
-            cmd?: ("get"|"batchGet"|"scan"|"batchWrite");
+            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
 
             /**
              * Creates a new Request instance using the specified properties.
@@ -4074,8 +6823,38 @@ export namespace cairn {
                 /** Request batchWrite */
                 batchWrite?: (cairn.kv.BatchWriteRequest.$Properties|null);
 
+                /** Request txnGet */
+                txnGet?: (cairn.kv.TxnGetRequest.$Properties|null);
+
+                /** Request txnBatchGet */
+                txnBatchGet?: (cairn.kv.TxnBatchGetRequest.$Properties|null);
+
+                /** Request txnScan */
+                txnScan?: (cairn.kv.TxnScanRequest.$Properties|null);
+
+                /** Request prewrite */
+                prewrite?: (cairn.kv.PrewriteRequest.$Properties|null);
+
+                /** Request commit */
+                commit?: (cairn.kv.CommitRequest.$Properties|null);
+
+                /** Request batchRollback */
+                batchRollback?: (cairn.kv.BatchRollbackRequest.$Properties|null);
+
+                /** Request cleanup */
+                cleanup?: (cairn.kv.CleanupRequest.$Properties|null);
+
+                /** Request checkTxnStatus */
+                checkTxnStatus?: (cairn.kv.CheckTxnStatusRequest.$Properties|null);
+
+                /** Request resolveLock */
+                resolveLock?: (cairn.kv.ResolveLockRequest.$Properties|null);
+
+                /** Request txnHeartBeat */
+                txnHeartBeat?: (cairn.kv.TxnHeartBeatRequest.$Properties|null);
+
                 /** Request cmd */
-                cmd?: ("get"|"batchGet"|"scan"|"batchWrite");
+                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4087,9 +6866,19 @@ export namespace cairn {
               batchGet?: cairn.kv.BatchGetRequest.$Shape|null;
               scan?: cairn.kv.ScanRequest.$Shape|null;
               batchWrite?: cairn.kv.BatchWriteRequest.$Shape|null;
+              txnGet?: cairn.kv.TxnGetRequest.$Shape|null;
+              txnBatchGet?: cairn.kv.TxnBatchGetRequest.$Shape|null;
+              txnScan?: cairn.kv.TxnScanRequest.$Shape|null;
+              prewrite?: cairn.kv.PrewriteRequest.$Shape|null;
+              commit?: cairn.kv.CommitRequest.$Shape|null;
+              batchRollback?: cairn.kv.BatchRollbackRequest.$Shape|null;
+              cleanup?: cairn.kv.CleanupRequest.$Shape|null;
+              checkTxnStatus?: cairn.kv.CheckTxnStatusRequest.$Shape|null;
+              resolveLock?: cairn.kv.ResolveLockRequest.$Shape|null;
+              txnHeartBeat?: cairn.kv.TxnHeartBeatRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null }|{ cmd?: "get"; get: cairn.kv.GetRequest.$Shape; batchGet?: null; scan?: null; batchWrite?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetRequest.$Shape; scan?: null; batchWrite?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanRequest.$Shape; batchWrite?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteRequest.$Shape })
+              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "get"; get: cairn.kv.GetRequest.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetRequest.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanRequest.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteRequest.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetRequest.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetRequest.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanRequest.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteRequest.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitRequest.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackRequest.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupRequest.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusRequest.$Shape; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockRequest.$Shape; txnHeartBeat?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatRequest.$Shape })
             );
         }
 
@@ -4124,11 +6913,41 @@ export namespace cairn {
             /** Response batchWrite. */
             batchWrite?: (cairn.kv.BatchWriteResponse.$Properties|null);
 
+            /** Response txnGet. */
+            txnGet?: (cairn.kv.TxnGetResponse.$Properties|null);
+
+            /** Response txnBatchGet. */
+            txnBatchGet?: (cairn.kv.TxnBatchGetResponse.$Properties|null);
+
+            /** Response txnScan. */
+            txnScan?: (cairn.kv.TxnScanResponse.$Properties|null);
+
+            /** Response prewrite. */
+            prewrite?: (cairn.kv.PrewriteResponse.$Properties|null);
+
+            /** Response commit. */
+            commit?: (cairn.kv.CommitResponse.$Properties|null);
+
+            /** Response batchRollback. */
+            batchRollback?: (cairn.kv.BatchRollbackResponse.$Properties|null);
+
+            /** Response cleanup. */
+            cleanup?: (cairn.kv.CleanupResponse.$Properties|null);
+
+            /** Response checkTxnStatus. */
+            checkTxnStatus?: (cairn.kv.CheckTxnStatusResponse.$Properties|null);
+
+            /** Response resolveLock. */
+            resolveLock?: (cairn.kv.ResolveLockResponse.$Properties|null);
+
+            /** Response txnHeartBeat. */
+            txnHeartBeat?: (cairn.kv.TxnHeartBeatResponse.$Properties|null);
+
             /** Response error. */
             error: string;
 
             /** Response cmd. */
-            cmd?: ("get"|"batchGet"|"scan"|"batchWrite");
+            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
 
             /**
              * Creates a new Response instance using the specified properties.
@@ -4181,11 +7000,41 @@ export namespace cairn {
                 /** Response batchWrite */
                 batchWrite?: (cairn.kv.BatchWriteResponse.$Properties|null);
 
+                /** Response txnGet */
+                txnGet?: (cairn.kv.TxnGetResponse.$Properties|null);
+
+                /** Response txnBatchGet */
+                txnBatchGet?: (cairn.kv.TxnBatchGetResponse.$Properties|null);
+
+                /** Response txnScan */
+                txnScan?: (cairn.kv.TxnScanResponse.$Properties|null);
+
+                /** Response prewrite */
+                prewrite?: (cairn.kv.PrewriteResponse.$Properties|null);
+
+                /** Response commit */
+                commit?: (cairn.kv.CommitResponse.$Properties|null);
+
+                /** Response batchRollback */
+                batchRollback?: (cairn.kv.BatchRollbackResponse.$Properties|null);
+
+                /** Response cleanup */
+                cleanup?: (cairn.kv.CleanupResponse.$Properties|null);
+
+                /** Response checkTxnStatus */
+                checkTxnStatus?: (cairn.kv.CheckTxnStatusResponse.$Properties|null);
+
+                /** Response resolveLock */
+                resolveLock?: (cairn.kv.ResolveLockResponse.$Properties|null);
+
+                /** Response txnHeartBeat */
+                txnHeartBeat?: (cairn.kv.TxnHeartBeatResponse.$Properties|null);
+
                 /** Response error */
                 error?: (string|null);
 
                 /** Response cmd */
-                cmd?: ("get"|"batchGet"|"scan"|"batchWrite");
+                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4197,10 +7046,20 @@ export namespace cairn {
               batchGet?: cairn.kv.BatchGetResponse.$Shape|null;
               scan?: cairn.kv.ScanResponse.$Shape|null;
               batchWrite?: cairn.kv.BatchWriteResponse.$Shape|null;
+              txnGet?: cairn.kv.TxnGetResponse.$Shape|null;
+              txnBatchGet?: cairn.kv.TxnBatchGetResponse.$Shape|null;
+              txnScan?: cairn.kv.TxnScanResponse.$Shape|null;
+              prewrite?: cairn.kv.PrewriteResponse.$Shape|null;
+              commit?: cairn.kv.CommitResponse.$Shape|null;
+              batchRollback?: cairn.kv.BatchRollbackResponse.$Shape|null;
+              cleanup?: cairn.kv.CleanupResponse.$Shape|null;
+              checkTxnStatus?: cairn.kv.CheckTxnStatusResponse.$Shape|null;
+              resolveLock?: cairn.kv.ResolveLockResponse.$Shape|null;
+              txnHeartBeat?: cairn.kv.TxnHeartBeatResponse.$Shape|null;
               error?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null }|{ cmd?: "get"; get: cairn.kv.GetResponse.$Shape; batchGet?: null; scan?: null; batchWrite?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetResponse.$Shape; scan?: null; batchWrite?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanResponse.$Shape; batchWrite?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteResponse.$Shape })
+              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "get"; get: cairn.kv.GetResponse.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetResponse.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanResponse.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteResponse.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetResponse.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetResponse.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanResponse.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteResponse.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitResponse.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackResponse.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupResponse.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusResponse.$Shape; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockResponse.$Shape; txnHeartBeat?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatResponse.$Shape })
             );
         }
 

@@ -1947,6 +1947,8 @@ export const cairn = $root.cairn = (() => {
 
             PutCommand.prototype.key = $util.newBuffer([]);
             PutCommand.prototype.value = $util.newBuffer([]);
+            PutCommand.prototype.tag = 0;
+            PutCommand.prototype.ts = $util.newBuffer([]);
 
             PutCommand.create = function(properties) {
                 return new PutCommand(properties);
@@ -1963,6 +1965,10 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(10).bytes(m.key);
                 if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value.length)
                     w.uint32(18).bytes(m.value);
+                if (m.tag != null && $Object.hasOwnProperty.call(m, "tag") && m.tag !== 0)
+                    w.uint32(24).uint32(m.tag);
+                if (m.ts != null && $Object.hasOwnProperty.call(m, "ts") && m.ts.length)
+                    w.uint32(34).bytes(m.ts);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2014,6 +2020,24 @@ export const cairn = $root.cairn = (() => {
                                 delete m.value;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.tag = v;
+                            else
+                                delete m.tag;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.ts = v;
+                            else
+                                delete m.ts;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -2050,6 +2074,8 @@ export const cairn = $root.cairn = (() => {
             };
 
             DeleteCommand.prototype.key = $util.newBuffer([]);
+            DeleteCommand.prototype.tag = 0;
+            DeleteCommand.prototype.ts = $util.newBuffer([]);
 
             DeleteCommand.create = function(properties) {
                 return new DeleteCommand(properties);
@@ -2064,6 +2090,10 @@ export const cairn = $root.cairn = (() => {
                     throw $Error("max depth exceeded");
                 if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
                     w.uint32(10).bytes(m.key);
+                if (m.tag != null && $Object.hasOwnProperty.call(m, "tag") && m.tag !== 0)
+                    w.uint32(16).uint32(m.tag);
+                if (m.ts != null && $Object.hasOwnProperty.call(m, "ts") && m.ts.length)
+                    w.uint32(26).bytes(m.ts);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2104,6 +2134,24 @@ export const cairn = $root.cairn = (() => {
                                 m.key = v;
                             else
                                 delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.tag = v;
+                            else
+                                delete m.tag;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.ts = v;
+                            else
+                                delete m.ts;
                             continue;
                         }
                     }
@@ -4969,6 +5017,8 @@ export const cairn = $root.cairn = (() => {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "MUTATION_PUT"] = 0;
             values[valuesById[1] = "MUTATION_DELETE"] = 1;
+            values[valuesById[2] = "MUTATION_LOCK"] = 2;
+            values[valuesById[3] = "MUTATION_INSERT"] = 3;
             return values;
         })();
 
@@ -5280,6 +5330,3605 @@ export const cairn = $root.cairn = (() => {
             return BatchWriteResponse;
         })();
 
+        kv.LockKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "LOCK_PUT"] = 0;
+            values[valuesById[1] = "LOCK_DELETE"] = 1;
+            values[valuesById[2] = "LOCK_ONLY"] = 2;
+            return values;
+        })();
+
+        kv.LockInfo = (function() {
+
+            const LockInfo = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            LockInfo.prototype.key = $util.newBuffer([]);
+            LockInfo.prototype.primary = $util.newBuffer([]);
+            LockInfo.prototype.lockTs = $util.newBuffer([]);
+            LockInfo.prototype.ttlMs = 0;
+            LockInfo.prototype.txnSize = 0;
+            LockInfo.prototype.kind = 0;
+            LockInfo.prototype.minCommitTs = $util.newBuffer([]);
+
+            LockInfo.create = function(properties) {
+                return new LockInfo(properties);
+            };
+
+            LockInfo.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.primary != null && $Object.hasOwnProperty.call(m, "primary") && m.primary.length)
+                    w.uint32(18).bytes(m.primary);
+                if (m.lockTs != null && $Object.hasOwnProperty.call(m, "lockTs") && m.lockTs.length)
+                    w.uint32(26).bytes(m.lockTs);
+                if (m.ttlMs != null && $Object.hasOwnProperty.call(m, "ttlMs") && m.ttlMs !== 0)
+                    w.uint32(32).uint32(m.ttlMs);
+                if (m.txnSize != null && $Object.hasOwnProperty.call(m, "txnSize") && m.txnSize !== 0)
+                    w.uint32(40).uint32(m.txnSize);
+                if (m.kind != null && $Object.hasOwnProperty.call(m, "kind") && m.kind !== 0)
+                    w.uint32(48).int32(m.kind);
+                if (m.minCommitTs != null && $Object.hasOwnProperty.call(m, "minCommitTs") && m.minCommitTs.length)
+                    w.uint32(58).bytes(m.minCommitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            LockInfo.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.LockInfo();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primary = v;
+                            else
+                                delete m.primary;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.lockTs = v;
+                            else
+                                delete m.lockTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.ttlMs = v;
+                            else
+                                delete m.ttlMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.txnSize = v;
+                            else
+                                delete m.txnSize;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.kind = v;
+                            else
+                                delete m.kind;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.minCommitTs = v;
+                            else
+                                delete m.minCommitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            LockInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.LockInfo";
+            };
+
+            return LockInfo;
+        })();
+
+        kv.WriteConflict = (function() {
+
+            const WriteConflict = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            WriteConflict.prototype.key = $util.newBuffer([]);
+            WriteConflict.prototype.startTs = $util.newBuffer([]);
+            WriteConflict.prototype.conflictStartTs = $util.newBuffer([]);
+            WriteConflict.prototype.conflictCommitTs = $util.newBuffer([]);
+            WriteConflict.prototype.primary = $util.newBuffer([]);
+
+            WriteConflict.create = function(properties) {
+                return new WriteConflict(properties);
+            };
+
+            WriteConflict.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.conflictStartTs != null && $Object.hasOwnProperty.call(m, "conflictStartTs") && m.conflictStartTs.length)
+                    w.uint32(26).bytes(m.conflictStartTs);
+                if (m.conflictCommitTs != null && $Object.hasOwnProperty.call(m, "conflictCommitTs") && m.conflictCommitTs.length)
+                    w.uint32(34).bytes(m.conflictCommitTs);
+                if (m.primary != null && $Object.hasOwnProperty.call(m, "primary") && m.primary.length)
+                    w.uint32(42).bytes(m.primary);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            WriteConflict.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.WriteConflict();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.conflictStartTs = v;
+                            else
+                                delete m.conflictStartTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.conflictCommitTs = v;
+                            else
+                                delete m.conflictCommitTs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primary = v;
+                            else
+                                delete m.primary;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            WriteConflict.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.WriteConflict";
+            };
+
+            return WriteConflict;
+        })();
+
+        kv.TxnLockNotFound = (function() {
+
+            const TxnLockNotFound = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnLockNotFound.prototype.key = $util.newBuffer([]);
+            TxnLockNotFound.prototype.startTs = $util.newBuffer([]);
+
+            TxnLockNotFound.create = function(properties) {
+                return new TxnLockNotFound(properties);
+            };
+
+            TxnLockNotFound.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnLockNotFound.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnLockNotFound();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnLockNotFound.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnLockNotFound";
+            };
+
+            return TxnLockNotFound;
+        })();
+
+        kv.AlreadyCommitted = (function() {
+
+            const AlreadyCommitted = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AlreadyCommitted.prototype.key = $util.newBuffer([]);
+            AlreadyCommitted.prototype.startTs = $util.newBuffer([]);
+            AlreadyCommitted.prototype.commitTs = $util.newBuffer([]);
+
+            AlreadyCommitted.create = function(properties) {
+                return new AlreadyCommitted(properties);
+            };
+
+            AlreadyCommitted.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(26).bytes(m.commitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AlreadyCommitted.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.AlreadyCommitted();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AlreadyCommitted.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.AlreadyCommitted";
+            };
+
+            return AlreadyCommitted;
+        })();
+
+        kv.CommitTsExpired = (function() {
+
+            const CommitTsExpired = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CommitTsExpired.prototype.key = $util.newBuffer([]);
+            CommitTsExpired.prototype.commitTs = $util.newBuffer([]);
+            CommitTsExpired.prototype.minCommitTs = $util.newBuffer([]);
+
+            CommitTsExpired.create = function(properties) {
+                return new CommitTsExpired(properties);
+            };
+
+            CommitTsExpired.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(18).bytes(m.commitTs);
+                if (m.minCommitTs != null && $Object.hasOwnProperty.call(m, "minCommitTs") && m.minCommitTs.length)
+                    w.uint32(26).bytes(m.minCommitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CommitTsExpired.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CommitTsExpired();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.minCommitTs = v;
+                            else
+                                delete m.minCommitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CommitTsExpired.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CommitTsExpired";
+            };
+
+            return CommitTsExpired;
+        })();
+
+        kv.TxnNotFound = (function() {
+
+            const TxnNotFound = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnNotFound.prototype.key = $util.newBuffer([]);
+            TxnNotFound.prototype.startTs = $util.newBuffer([]);
+
+            TxnNotFound.create = function(properties) {
+                return new TxnNotFound(properties);
+            };
+
+            TxnNotFound.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnNotFound.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnNotFound();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnNotFound.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnNotFound";
+            };
+
+            return TxnNotFound;
+        })();
+
+        kv.AlreadyExists = (function() {
+
+            const AlreadyExists = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AlreadyExists.prototype.key = $util.newBuffer([]);
+
+            AlreadyExists.create = function(properties) {
+                return new AlreadyExists(properties);
+            };
+
+            AlreadyExists.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AlreadyExists.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.AlreadyExists();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AlreadyExists.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.AlreadyExists";
+            };
+
+            return AlreadyExists;
+        })();
+
+        kv.TxnTooOld = (function() {
+
+            const TxnTooOld = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnTooOld.prototype.startTs = $util.newBuffer([]);
+            TxnTooOld.prototype.safePoint = $util.newBuffer([]);
+
+            TxnTooOld.create = function(properties) {
+                return new TxnTooOld(properties);
+            };
+
+            TxnTooOld.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(10).bytes(m.startTs);
+                if (m.safePoint != null && $Object.hasOwnProperty.call(m, "safePoint") && m.safePoint.length)
+                    w.uint32(18).bytes(m.safePoint);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnTooOld.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnTooOld();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.safePoint = v;
+                            else
+                                delete m.safePoint;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnTooOld.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnTooOld";
+            };
+
+            return TxnTooOld;
+        })();
+
+        kv.KeyError = (function() {
+
+            const KeyError = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            KeyError.prototype.message = "";
+            KeyError.prototype.locked = null;
+            KeyError.prototype.conflict = null;
+            KeyError.prototype.txnLockNotFound = null;
+            KeyError.prototype.alreadyCommitted = null;
+            KeyError.prototype.commitTsExpired = null;
+            KeyError.prototype.txnNotFound = null;
+            KeyError.prototype.alreadyExists = null;
+            KeyError.prototype.txnTooOld = null;
+
+            let $oneOfFields;
+
+            $Object.defineProperty(KeyError.prototype, "error", {
+                get: $util.oneOfGetter($oneOfFields = ["locked", "conflict", "txnLockNotFound", "alreadyCommitted", "commitTsExpired", "txnNotFound", "alreadyExists", "txnTooOld"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            KeyError.create = function(properties) {
+                return new KeyError(properties);
+            };
+
+            KeyError.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.message != null && $Object.hasOwnProperty.call(m, "message") && m.message !== "")
+                    w.uint32(10).string(m.message);
+                if (m.locked != null && $Object.hasOwnProperty.call(m, "locked"))
+                    $root.cairn.kv.LockInfo.encode(m.locked, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.conflict != null && $Object.hasOwnProperty.call(m, "conflict"))
+                    $root.cairn.kv.WriteConflict.encode(m.conflict, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.txnLockNotFound != null && $Object.hasOwnProperty.call(m, "txnLockNotFound"))
+                    $root.cairn.kv.TxnLockNotFound.encode(m.txnLockNotFound, w.uint32(34).fork(), q + 1).ldelim();
+                if (m.alreadyCommitted != null && $Object.hasOwnProperty.call(m, "alreadyCommitted"))
+                    $root.cairn.kv.AlreadyCommitted.encode(m.alreadyCommitted, w.uint32(42).fork(), q + 1).ldelim();
+                if (m.commitTsExpired != null && $Object.hasOwnProperty.call(m, "commitTsExpired"))
+                    $root.cairn.kv.CommitTsExpired.encode(m.commitTsExpired, w.uint32(50).fork(), q + 1).ldelim();
+                if (m.txnNotFound != null && $Object.hasOwnProperty.call(m, "txnNotFound"))
+                    $root.cairn.kv.TxnNotFound.encode(m.txnNotFound, w.uint32(58).fork(), q + 1).ldelim();
+                if (m.alreadyExists != null && $Object.hasOwnProperty.call(m, "alreadyExists"))
+                    $root.cairn.kv.AlreadyExists.encode(m.alreadyExists, w.uint32(66).fork(), q + 1).ldelim();
+                if (m.txnTooOld != null && $Object.hasOwnProperty.call(m, "txnTooOld"))
+                    $root.cairn.kv.TxnTooOld.encode(m.txnTooOld, w.uint32(74).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            KeyError.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.KeyError();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.message = v;
+                            else
+                                delete m.message;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.locked = $root.cairn.kv.LockInfo.decode(r, r.size(), $undefined, q + 1, m.locked);
+                            m.error = "locked";
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.conflict = $root.cairn.kv.WriteConflict.decode(r, r.size(), $undefined, q + 1, m.conflict);
+                            m.error = "conflict";
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            m.txnLockNotFound = $root.cairn.kv.TxnLockNotFound.decode(r, r.size(), $undefined, q + 1, m.txnLockNotFound);
+                            m.error = "txnLockNotFound";
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            m.alreadyCommitted = $root.cairn.kv.AlreadyCommitted.decode(r, r.size(), $undefined, q + 1, m.alreadyCommitted);
+                            m.error = "alreadyCommitted";
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            m.commitTsExpired = $root.cairn.kv.CommitTsExpired.decode(r, r.size(), $undefined, q + 1, m.commitTsExpired);
+                            m.error = "commitTsExpired";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.txnNotFound = $root.cairn.kv.TxnNotFound.decode(r, r.size(), $undefined, q + 1, m.txnNotFound);
+                            m.error = "txnNotFound";
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            m.alreadyExists = $root.cairn.kv.AlreadyExists.decode(r, r.size(), $undefined, q + 1, m.alreadyExists);
+                            m.error = "alreadyExists";
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            m.txnTooOld = $root.cairn.kv.TxnTooOld.decode(r, r.size(), $undefined, q + 1, m.txnTooOld);
+                            m.error = "txnTooOld";
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            KeyError.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.KeyError";
+            };
+
+            return KeyError;
+        })();
+
+        kv.TxnGetRequest = (function() {
+
+            const TxnGetRequest = function (p) {
+                this.resolvedLocks = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnGetRequest.prototype.context = null;
+            TxnGetRequest.prototype.key = $util.newBuffer([]);
+            TxnGetRequest.prototype.version = $util.newBuffer([]);
+            TxnGetRequest.prototype.resolvedLocks = $util.emptyArray;
+
+            TxnGetRequest.create = function(properties) {
+                return new TxnGetRequest(properties);
+            };
+
+            TxnGetRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(18).bytes(m.key);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version.length)
+                    w.uint32(26).bytes(m.version);
+                if (m.resolvedLocks != null && m.resolvedLocks.length) {
+                    for (var i = 0; i < m.resolvedLocks.length; ++i)
+                        w.uint32(34).bytes(m.resolvedLocks[i]);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnGetRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnGetRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.resolvedLocks && m.resolvedLocks.length))
+                                m.resolvedLocks = [];
+                            m.resolvedLocks.push(r.bytes());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnGetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnGetRequest";
+            };
+
+            return TxnGetRequest;
+        })();
+
+        kv.TxnGetResponse = (function() {
+
+            const TxnGetResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnGetResponse.prototype.regionError = null;
+            TxnGetResponse.prototype.error = null;
+            TxnGetResponse.prototype.found = false;
+            TxnGetResponse.prototype.value = $util.newBuffer([]);
+
+            TxnGetResponse.create = function(properties) {
+                return new TxnGetResponse(properties);
+            };
+
+            TxnGetResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.found != null && $Object.hasOwnProperty.call(m, "found") && m.found !== false)
+                    w.uint32(24).bool(m.found);
+                if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value.length)
+                    w.uint32(34).bytes(m.value);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnGetResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnGetResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.found = v;
+                            else
+                                delete m.found;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.value = v;
+                            else
+                                delete m.value;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnGetResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnGetResponse";
+            };
+
+            return TxnGetResponse;
+        })();
+
+        kv.TxnBatchGetRequest = (function() {
+
+            const TxnBatchGetRequest = function (p) {
+                this.keys = [];
+                this.resolvedLocks = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnBatchGetRequest.prototype.context = null;
+            TxnBatchGetRequest.prototype.keys = $util.emptyArray;
+            TxnBatchGetRequest.prototype.version = $util.newBuffer([]);
+            TxnBatchGetRequest.prototype.resolvedLocks = $util.emptyArray;
+
+            TxnBatchGetRequest.create = function(properties) {
+                return new TxnBatchGetRequest(properties);
+            };
+
+            TxnBatchGetRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(18).bytes(m.keys[i]);
+                }
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version.length)
+                    w.uint32(26).bytes(m.version);
+                if (m.resolvedLocks != null && m.resolvedLocks.length) {
+                    for (var i = 0; i < m.resolvedLocks.length; ++i)
+                        w.uint32(34).bytes(m.resolvedLocks[i]);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnBatchGetRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnBatchGetRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.resolvedLocks && m.resolvedLocks.length))
+                                m.resolvedLocks = [];
+                            m.resolvedLocks.push(r.bytes());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnBatchGetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnBatchGetRequest";
+            };
+
+            return TxnBatchGetRequest;
+        })();
+
+        kv.TxnBatchGetResponse = (function() {
+
+            const TxnBatchGetResponse = function (p) {
+                this.pairs = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnBatchGetResponse.prototype.regionError = null;
+            TxnBatchGetResponse.prototype.error = null;
+            TxnBatchGetResponse.prototype.pairs = $util.emptyArray;
+
+            TxnBatchGetResponse.create = function(properties) {
+                return new TxnBatchGetResponse(properties);
+            };
+
+            TxnBatchGetResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.pairs != null && m.pairs.length) {
+                    for (var i = 0; i < m.pairs.length; ++i)
+                        $root.cairn.kv.KvPair.encode(m.pairs[i], w.uint32(26).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnBatchGetResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnBatchGetResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pairs && m.pairs.length))
+                                m.pairs = [];
+                            m.pairs.push($root.cairn.kv.KvPair.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnBatchGetResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnBatchGetResponse";
+            };
+
+            return TxnBatchGetResponse;
+        })();
+
+        kv.TxnScanRequest = (function() {
+
+            const TxnScanRequest = function (p) {
+                this.resolvedLocks = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnScanRequest.prototype.context = null;
+            TxnScanRequest.prototype.startKey = $util.newBuffer([]);
+            TxnScanRequest.prototype.endKey = $util.newBuffer([]);
+            TxnScanRequest.prototype.limit = 0;
+            TxnScanRequest.prototype.keyOnly = false;
+            TxnScanRequest.prototype.version = $util.newBuffer([]);
+            TxnScanRequest.prototype.resolvedLocks = $util.emptyArray;
+
+            TxnScanRequest.create = function(properties) {
+                return new TxnScanRequest(properties);
+            };
+
+            TxnScanRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.startKey != null && $Object.hasOwnProperty.call(m, "startKey") && m.startKey.length)
+                    w.uint32(18).bytes(m.startKey);
+                if (m.endKey != null && $Object.hasOwnProperty.call(m, "endKey") && m.endKey.length)
+                    w.uint32(26).bytes(m.endKey);
+                if (m.limit != null && $Object.hasOwnProperty.call(m, "limit") && m.limit !== 0)
+                    w.uint32(32).uint32(m.limit);
+                if (m.keyOnly != null && $Object.hasOwnProperty.call(m, "keyOnly") && m.keyOnly !== false)
+                    w.uint32(40).bool(m.keyOnly);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && m.version.length)
+                    w.uint32(50).bytes(m.version);
+                if (m.resolvedLocks != null && m.resolvedLocks.length) {
+                    for (var i = 0; i < m.resolvedLocks.length; ++i)
+                        w.uint32(58).bytes(m.resolvedLocks[i]);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnScanRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnScanRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startKey = v;
+                            else
+                                delete m.startKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.endKey = v;
+                            else
+                                delete m.endKey;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.limit = v;
+                            else
+                                delete m.limit;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.keyOnly = v;
+                            else
+                                delete m.keyOnly;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.version = v;
+                            else
+                                delete m.version;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.resolvedLocks && m.resolvedLocks.length))
+                                m.resolvedLocks = [];
+                            m.resolvedLocks.push(r.bytes());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnScanRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnScanRequest";
+            };
+
+            return TxnScanRequest;
+        })();
+
+        kv.TxnScanResponse = (function() {
+
+            const TxnScanResponse = function (p) {
+                this.pairs = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnScanResponse.prototype.regionError = null;
+            TxnScanResponse.prototype.error = null;
+            TxnScanResponse.prototype.pairs = $util.emptyArray;
+
+            TxnScanResponse.create = function(properties) {
+                return new TxnScanResponse(properties);
+            };
+
+            TxnScanResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.pairs != null && m.pairs.length) {
+                    for (var i = 0; i < m.pairs.length; ++i)
+                        $root.cairn.kv.KvPair.encode(m.pairs[i], w.uint32(26).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnScanResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnScanResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pairs && m.pairs.length))
+                                m.pairs = [];
+                            m.pairs.push($root.cairn.kv.KvPair.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnScanResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnScanResponse";
+            };
+
+            return TxnScanResponse;
+        })();
+
+        kv.PrewriteRequest = (function() {
+
+            const PrewriteRequest = function (p) {
+                this.mutations = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PrewriteRequest.prototype.context = null;
+            PrewriteRequest.prototype.mutations = $util.emptyArray;
+            PrewriteRequest.prototype.primaryLock = $util.newBuffer([]);
+            PrewriteRequest.prototype.startTs = $util.newBuffer([]);
+            PrewriteRequest.prototype.lockTtlMs = 0;
+            PrewriteRequest.prototype.txnSize = 0;
+            PrewriteRequest.prototype.minCommitTs = $util.newBuffer([]);
+            PrewriteRequest.prototype.tryOnePc = false;
+
+            PrewriteRequest.create = function(properties) {
+                return new PrewriteRequest(properties);
+            };
+
+            PrewriteRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.mutations != null && m.mutations.length) {
+                    for (var i = 0; i < m.mutations.length; ++i)
+                        $root.cairn.kv.Mutation.encode(m.mutations[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.primaryLock != null && $Object.hasOwnProperty.call(m, "primaryLock") && m.primaryLock.length)
+                    w.uint32(26).bytes(m.primaryLock);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(34).bytes(m.startTs);
+                if (m.lockTtlMs != null && $Object.hasOwnProperty.call(m, "lockTtlMs") && m.lockTtlMs !== 0)
+                    w.uint32(40).uint32(m.lockTtlMs);
+                if (m.txnSize != null && $Object.hasOwnProperty.call(m, "txnSize") && m.txnSize !== 0)
+                    w.uint32(48).uint32(m.txnSize);
+                if (m.minCommitTs != null && $Object.hasOwnProperty.call(m, "minCommitTs") && m.minCommitTs.length)
+                    w.uint32(58).bytes(m.minCommitTs);
+                if (m.tryOnePc != null && $Object.hasOwnProperty.call(m, "tryOnePc") && m.tryOnePc !== false)
+                    w.uint32(64).bool(m.tryOnePc);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PrewriteRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PrewriteRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.mutations && m.mutations.length))
+                                m.mutations = [];
+                            m.mutations.push($root.cairn.kv.Mutation.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primaryLock = v;
+                            else
+                                delete m.primaryLock;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.lockTtlMs = v;
+                            else
+                                delete m.lockTtlMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.txnSize = v;
+                            else
+                                delete m.txnSize;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.minCommitTs = v;
+                            else
+                                delete m.minCommitTs;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.tryOnePc = v;
+                            else
+                                delete m.tryOnePc;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PrewriteRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PrewriteRequest";
+            };
+
+            return PrewriteRequest;
+        })();
+
+        kv.PrewriteResponse = (function() {
+
+            const PrewriteResponse = function (p) {
+                this.errors = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PrewriteResponse.prototype.regionError = null;
+            PrewriteResponse.prototype.errors = $util.emptyArray;
+            PrewriteResponse.prototype.onePcCommitTs = $util.newBuffer([]);
+
+            PrewriteResponse.create = function(properties) {
+                return new PrewriteResponse(properties);
+            };
+
+            PrewriteResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.errors != null && m.errors.length) {
+                    for (var i = 0; i < m.errors.length; ++i)
+                        $root.cairn.kv.KeyError.encode(m.errors[i], w.uint32(18).fork(), q + 1).ldelim();
+                }
+                if (m.onePcCommitTs != null && $Object.hasOwnProperty.call(m, "onePcCommitTs") && m.onePcCommitTs.length)
+                    w.uint32(26).bytes(m.onePcCommitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PrewriteResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PrewriteResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.errors && m.errors.length))
+                                m.errors = [];
+                            m.errors.push($root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.onePcCommitTs = v;
+                            else
+                                delete m.onePcCommitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PrewriteResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PrewriteResponse";
+            };
+
+            return PrewriteResponse;
+        })();
+
+        kv.CommitRequest = (function() {
+
+            const CommitRequest = function (p) {
+                this.keys = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CommitRequest.prototype.context = null;
+            CommitRequest.prototype.keys = $util.emptyArray;
+            CommitRequest.prototype.startTs = $util.newBuffer([]);
+            CommitRequest.prototype.commitTs = $util.newBuffer([]);
+
+            CommitRequest.create = function(properties) {
+                return new CommitRequest(properties);
+            };
+
+            CommitRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(18).bytes(m.keys[i]);
+                }
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(26).bytes(m.startTs);
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(34).bytes(m.commitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CommitRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CommitRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CommitRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CommitRequest";
+            };
+
+            return CommitRequest;
+        })();
+
+        kv.CommitResponse = (function() {
+
+            const CommitResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CommitResponse.prototype.regionError = null;
+            CommitResponse.prototype.error = null;
+
+            CommitResponse.create = function(properties) {
+                return new CommitResponse(properties);
+            };
+
+            CommitResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CommitResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CommitResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CommitResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CommitResponse";
+            };
+
+            return CommitResponse;
+        })();
+
+        kv.BatchRollbackRequest = (function() {
+
+            const BatchRollbackRequest = function (p) {
+                this.keys = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            BatchRollbackRequest.prototype.context = null;
+            BatchRollbackRequest.prototype.keys = $util.emptyArray;
+            BatchRollbackRequest.prototype.startTs = $util.newBuffer([]);
+
+            BatchRollbackRequest.create = function(properties) {
+                return new BatchRollbackRequest(properties);
+            };
+
+            BatchRollbackRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(18).bytes(m.keys[i]);
+                }
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(26).bytes(m.startTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            BatchRollbackRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.BatchRollbackRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            BatchRollbackRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.BatchRollbackRequest";
+            };
+
+            return BatchRollbackRequest;
+        })();
+
+        kv.BatchRollbackResponse = (function() {
+
+            const BatchRollbackResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            BatchRollbackResponse.prototype.regionError = null;
+            BatchRollbackResponse.prototype.error = null;
+
+            BatchRollbackResponse.create = function(properties) {
+                return new BatchRollbackResponse(properties);
+            };
+
+            BatchRollbackResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            BatchRollbackResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.BatchRollbackResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            BatchRollbackResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.BatchRollbackResponse";
+            };
+
+            return BatchRollbackResponse;
+        })();
+
+        kv.CleanupRequest = (function() {
+
+            const CleanupRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CleanupRequest.prototype.context = null;
+            CleanupRequest.prototype.key = $util.newBuffer([]);
+            CleanupRequest.prototype.startTs = $util.newBuffer([]);
+            CleanupRequest.prototype.currentTs = $util.newBuffer([]);
+
+            CleanupRequest.create = function(properties) {
+                return new CleanupRequest(properties);
+            };
+
+            CleanupRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(18).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(26).bytes(m.startTs);
+                if (m.currentTs != null && $Object.hasOwnProperty.call(m, "currentTs") && m.currentTs.length)
+                    w.uint32(34).bytes(m.currentTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CleanupRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CleanupRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.currentTs = v;
+                            else
+                                delete m.currentTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CleanupRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CleanupRequest";
+            };
+
+            return CleanupRequest;
+        })();
+
+        kv.CleanupResponse = (function() {
+
+            const CleanupResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CleanupResponse.prototype.regionError = null;
+            CleanupResponse.prototype.error = null;
+            CleanupResponse.prototype.commitTs = $util.newBuffer([]);
+
+            CleanupResponse.create = function(properties) {
+                return new CleanupResponse(properties);
+            };
+
+            CleanupResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(26).bytes(m.commitTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CleanupResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CleanupResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CleanupResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CleanupResponse";
+            };
+
+            return CleanupResponse;
+        })();
+
+        kv.TxnStatusKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "TXN_LOCKED"] = 0;
+            values[valuesById[1] = "TXN_COMMITTED"] = 1;
+            values[valuesById[2] = "TXN_ROLLED_BACK"] = 2;
+            return values;
+        })();
+
+        kv.TxnAction = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "NO_ACTION"] = 0;
+            values[valuesById[1] = "TTL_EXPIRE_ROLLBACK"] = 1;
+            values[valuesById[2] = "LOCK_NOT_EXIST_ROLLBACK"] = 2;
+            return values;
+        })();
+
+        kv.CheckTxnStatusRequest = (function() {
+
+            const CheckTxnStatusRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CheckTxnStatusRequest.prototype.context = null;
+            CheckTxnStatusRequest.prototype.primaryKey = $util.newBuffer([]);
+            CheckTxnStatusRequest.prototype.lockTs = $util.newBuffer([]);
+            CheckTxnStatusRequest.prototype.currentTs = $util.newBuffer([]);
+
+            CheckTxnStatusRequest.create = function(properties) {
+                return new CheckTxnStatusRequest(properties);
+            };
+
+            CheckTxnStatusRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.primaryKey != null && $Object.hasOwnProperty.call(m, "primaryKey") && m.primaryKey.length)
+                    w.uint32(18).bytes(m.primaryKey);
+                if (m.lockTs != null && $Object.hasOwnProperty.call(m, "lockTs") && m.lockTs.length)
+                    w.uint32(26).bytes(m.lockTs);
+                if (m.currentTs != null && $Object.hasOwnProperty.call(m, "currentTs") && m.currentTs.length)
+                    w.uint32(34).bytes(m.currentTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CheckTxnStatusRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CheckTxnStatusRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primaryKey = v;
+                            else
+                                delete m.primaryKey;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.lockTs = v;
+                            else
+                                delete m.lockTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.currentTs = v;
+                            else
+                                delete m.currentTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CheckTxnStatusRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CheckTxnStatusRequest";
+            };
+
+            return CheckTxnStatusRequest;
+        })();
+
+        kv.CheckTxnStatusResponse = (function() {
+
+            const CheckTxnStatusResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            CheckTxnStatusResponse.prototype.regionError = null;
+            CheckTxnStatusResponse.prototype.error = null;
+            CheckTxnStatusResponse.prototype.status = 0;
+            CheckTxnStatusResponse.prototype.action = 0;
+            CheckTxnStatusResponse.prototype.commitTs = $util.newBuffer([]);
+            CheckTxnStatusResponse.prototype.lock = null;
+
+            CheckTxnStatusResponse.create = function(properties) {
+                return new CheckTxnStatusResponse(properties);
+            };
+
+            CheckTxnStatusResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.status != null && $Object.hasOwnProperty.call(m, "status") && m.status !== 0)
+                    w.uint32(24).int32(m.status);
+                if (m.action != null && $Object.hasOwnProperty.call(m, "action") && m.action !== 0)
+                    w.uint32(32).int32(m.action);
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(42).bytes(m.commitTs);
+                if (m.lock != null && $Object.hasOwnProperty.call(m, "lock"))
+                    $root.cairn.kv.LockInfo.encode(m.lock, w.uint32(50).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            CheckTxnStatusResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.CheckTxnStatusResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.status = v;
+                            else
+                                delete m.status;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.action = v;
+                            else
+                                delete m.action;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            m.lock = $root.cairn.kv.LockInfo.decode(r, r.size(), $undefined, q + 1, m.lock);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            CheckTxnStatusResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.CheckTxnStatusResponse";
+            };
+
+            return CheckTxnStatusResponse;
+        })();
+
+        kv.ResolveLockRequest = (function() {
+
+            const ResolveLockRequest = function (p) {
+                this.keys = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ResolveLockRequest.prototype.context = null;
+            ResolveLockRequest.prototype.startTs = $util.newBuffer([]);
+            ResolveLockRequest.prototype.commitTs = $util.newBuffer([]);
+            ResolveLockRequest.prototype.keys = $util.emptyArray;
+
+            ResolveLockRequest.create = function(properties) {
+                return new ResolveLockRequest(properties);
+            };
+
+            ResolveLockRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.commitTs != null && $Object.hasOwnProperty.call(m, "commitTs") && m.commitTs.length)
+                    w.uint32(26).bytes(m.commitTs);
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(34).bytes(m.keys[i]);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ResolveLockRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.ResolveLockRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.commitTs = v;
+                            else
+                                delete m.commitTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ResolveLockRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.ResolveLockRequest";
+            };
+
+            return ResolveLockRequest;
+        })();
+
+        kv.ResolveLockResponse = (function() {
+
+            const ResolveLockResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            ResolveLockResponse.prototype.regionError = null;
+            ResolveLockResponse.prototype.error = null;
+
+            ResolveLockResponse.create = function(properties) {
+                return new ResolveLockResponse(properties);
+            };
+
+            ResolveLockResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            ResolveLockResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.ResolveLockResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            ResolveLockResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.ResolveLockResponse";
+            };
+
+            return ResolveLockResponse;
+        })();
+
+        kv.TxnHeartBeatRequest = (function() {
+
+            const TxnHeartBeatRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnHeartBeatRequest.prototype.context = null;
+            TxnHeartBeatRequest.prototype.primaryLock = $util.newBuffer([]);
+            TxnHeartBeatRequest.prototype.startTs = $util.newBuffer([]);
+            TxnHeartBeatRequest.prototype.adviseLockTtlMs = 0;
+
+            TxnHeartBeatRequest.create = function(properties) {
+                return new TxnHeartBeatRequest(properties);
+            };
+
+            TxnHeartBeatRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.primaryLock != null && $Object.hasOwnProperty.call(m, "primaryLock") && m.primaryLock.length)
+                    w.uint32(18).bytes(m.primaryLock);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(26).bytes(m.startTs);
+                if (m.adviseLockTtlMs != null && $Object.hasOwnProperty.call(m, "adviseLockTtlMs") && m.adviseLockTtlMs !== 0)
+                    w.uint32(32).uint32(m.adviseLockTtlMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnHeartBeatRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnHeartBeatRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primaryLock = v;
+                            else
+                                delete m.primaryLock;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.adviseLockTtlMs = v;
+                            else
+                                delete m.adviseLockTtlMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnHeartBeatRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnHeartBeatRequest";
+            };
+
+            return TxnHeartBeatRequest;
+        })();
+
+        kv.TxnHeartBeatResponse = (function() {
+
+            const TxnHeartBeatResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            TxnHeartBeatResponse.prototype.regionError = null;
+            TxnHeartBeatResponse.prototype.error = null;
+            TxnHeartBeatResponse.prototype.lockTtlMs = 0;
+
+            TxnHeartBeatResponse.create = function(properties) {
+                return new TxnHeartBeatResponse(properties);
+            };
+
+            TxnHeartBeatResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.lockTtlMs != null && $Object.hasOwnProperty.call(m, "lockTtlMs") && m.lockTtlMs !== 0)
+                    w.uint32(24).uint32(m.lockTtlMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            TxnHeartBeatResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.TxnHeartBeatResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.lockTtlMs = v;
+                            else
+                                delete m.lockTtlMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            TxnHeartBeatResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.TxnHeartBeatResponse";
+            };
+
+            return TxnHeartBeatResponse;
+        })();
+
         kv.Request = (function() {
 
             const Request = function (p) {
@@ -5293,11 +8942,21 @@ export const cairn = $root.cairn = (() => {
             Request.prototype.batchGet = null;
             Request.prototype.scan = null;
             Request.prototype.batchWrite = null;
+            Request.prototype.txnGet = null;
+            Request.prototype.txnBatchGet = null;
+            Request.prototype.txnScan = null;
+            Request.prototype.prewrite = null;
+            Request.prototype.commit = null;
+            Request.prototype.batchRollback = null;
+            Request.prototype.cleanup = null;
+            Request.prototype.checkTxnStatus = null;
+            Request.prototype.resolveLock = null;
+            Request.prototype.txnHeartBeat = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Request.prototype, "cmd", {
-                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite"]),
+                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5320,6 +8979,26 @@ export const cairn = $root.cairn = (() => {
                     $root.cairn.kv.ScanRequest.encode(m.scan, w.uint32(26).fork(), q + 1).ldelim();
                 if (m.batchWrite != null && $Object.hasOwnProperty.call(m, "batchWrite"))
                     $root.cairn.kv.BatchWriteRequest.encode(m.batchWrite, w.uint32(34).fork(), q + 1).ldelim();
+                if (m.txnGet != null && $Object.hasOwnProperty.call(m, "txnGet"))
+                    $root.cairn.kv.TxnGetRequest.encode(m.txnGet, w.uint32(42).fork(), q + 1).ldelim();
+                if (m.txnBatchGet != null && $Object.hasOwnProperty.call(m, "txnBatchGet"))
+                    $root.cairn.kv.TxnBatchGetRequest.encode(m.txnBatchGet, w.uint32(50).fork(), q + 1).ldelim();
+                if (m.txnScan != null && $Object.hasOwnProperty.call(m, "txnScan"))
+                    $root.cairn.kv.TxnScanRequest.encode(m.txnScan, w.uint32(58).fork(), q + 1).ldelim();
+                if (m.prewrite != null && $Object.hasOwnProperty.call(m, "prewrite"))
+                    $root.cairn.kv.PrewriteRequest.encode(m.prewrite, w.uint32(66).fork(), q + 1).ldelim();
+                if (m.commit != null && $Object.hasOwnProperty.call(m, "commit"))
+                    $root.cairn.kv.CommitRequest.encode(m.commit, w.uint32(74).fork(), q + 1).ldelim();
+                if (m.batchRollback != null && $Object.hasOwnProperty.call(m, "batchRollback"))
+                    $root.cairn.kv.BatchRollbackRequest.encode(m.batchRollback, w.uint32(82).fork(), q + 1).ldelim();
+                if (m.cleanup != null && $Object.hasOwnProperty.call(m, "cleanup"))
+                    $root.cairn.kv.CleanupRequest.encode(m.cleanup, w.uint32(90).fork(), q + 1).ldelim();
+                if (m.checkTxnStatus != null && $Object.hasOwnProperty.call(m, "checkTxnStatus"))
+                    $root.cairn.kv.CheckTxnStatusRequest.encode(m.checkTxnStatus, w.uint32(98).fork(), q + 1).ldelim();
+                if (m.resolveLock != null && $Object.hasOwnProperty.call(m, "resolveLock"))
+                    $root.cairn.kv.ResolveLockRequest.encode(m.resolveLock, w.uint32(106).fork(), q + 1).ldelim();
+                if (m.txnHeartBeat != null && $Object.hasOwnProperty.call(m, "txnHeartBeat"))
+                    $root.cairn.kv.TxnHeartBeatRequest.encode(m.txnHeartBeat, w.uint32(114).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5381,6 +9060,76 @@ export const cairn = $root.cairn = (() => {
                             m.cmd = "batchWrite";
                             continue;
                         }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            m.txnGet = $root.cairn.kv.TxnGetRequest.decode(r, r.size(), $undefined, q + 1, m.txnGet);
+                            m.cmd = "txnGet";
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            m.txnBatchGet = $root.cairn.kv.TxnBatchGetRequest.decode(r, r.size(), $undefined, q + 1, m.txnBatchGet);
+                            m.cmd = "txnBatchGet";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.txnScan = $root.cairn.kv.TxnScanRequest.decode(r, r.size(), $undefined, q + 1, m.txnScan);
+                            m.cmd = "txnScan";
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            m.prewrite = $root.cairn.kv.PrewriteRequest.decode(r, r.size(), $undefined, q + 1, m.prewrite);
+                            m.cmd = "prewrite";
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            m.commit = $root.cairn.kv.CommitRequest.decode(r, r.size(), $undefined, q + 1, m.commit);
+                            m.cmd = "commit";
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 2)
+                                break;
+                            m.batchRollback = $root.cairn.kv.BatchRollbackRequest.decode(r, r.size(), $undefined, q + 1, m.batchRollback);
+                            m.cmd = "batchRollback";
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            m.cleanup = $root.cairn.kv.CleanupRequest.decode(r, r.size(), $undefined, q + 1, m.cleanup);
+                            m.cmd = "cleanup";
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            m.checkTxnStatus = $root.cairn.kv.CheckTxnStatusRequest.decode(r, r.size(), $undefined, q + 1, m.checkTxnStatus);
+                            m.cmd = "checkTxnStatus";
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 2)
+                                break;
+                            m.resolveLock = $root.cairn.kv.ResolveLockRequest.decode(r, r.size(), $undefined, q + 1, m.resolveLock);
+                            m.cmd = "resolveLock";
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 2)
+                                break;
+                            m.txnHeartBeat = $root.cairn.kv.TxnHeartBeatRequest.decode(r, r.size(), $undefined, q + 1, m.txnHeartBeat);
+                            m.cmd = "txnHeartBeat";
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -5420,12 +9169,22 @@ export const cairn = $root.cairn = (() => {
             Response.prototype.batchGet = null;
             Response.prototype.scan = null;
             Response.prototype.batchWrite = null;
+            Response.prototype.txnGet = null;
+            Response.prototype.txnBatchGet = null;
+            Response.prototype.txnScan = null;
+            Response.prototype.prewrite = null;
+            Response.prototype.commit = null;
+            Response.prototype.batchRollback = null;
+            Response.prototype.cleanup = null;
+            Response.prototype.checkTxnStatus = null;
+            Response.prototype.resolveLock = null;
+            Response.prototype.txnHeartBeat = null;
             Response.prototype.error = "";
 
             let $oneOfFields;
 
             $Object.defineProperty(Response.prototype, "cmd", {
-                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite"]),
+                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5450,6 +9209,26 @@ export const cairn = $root.cairn = (() => {
                     $root.cairn.kv.BatchWriteResponse.encode(m.batchWrite, w.uint32(34).fork(), q + 1).ldelim();
                 if (m.error != null && $Object.hasOwnProperty.call(m, "error") && m.error !== "")
                     w.uint32(42).string(m.error);
+                if (m.txnGet != null && $Object.hasOwnProperty.call(m, "txnGet"))
+                    $root.cairn.kv.TxnGetResponse.encode(m.txnGet, w.uint32(50).fork(), q + 1).ldelim();
+                if (m.txnBatchGet != null && $Object.hasOwnProperty.call(m, "txnBatchGet"))
+                    $root.cairn.kv.TxnBatchGetResponse.encode(m.txnBatchGet, w.uint32(58).fork(), q + 1).ldelim();
+                if (m.txnScan != null && $Object.hasOwnProperty.call(m, "txnScan"))
+                    $root.cairn.kv.TxnScanResponse.encode(m.txnScan, w.uint32(66).fork(), q + 1).ldelim();
+                if (m.prewrite != null && $Object.hasOwnProperty.call(m, "prewrite"))
+                    $root.cairn.kv.PrewriteResponse.encode(m.prewrite, w.uint32(74).fork(), q + 1).ldelim();
+                if (m.commit != null && $Object.hasOwnProperty.call(m, "commit"))
+                    $root.cairn.kv.CommitResponse.encode(m.commit, w.uint32(82).fork(), q + 1).ldelim();
+                if (m.batchRollback != null && $Object.hasOwnProperty.call(m, "batchRollback"))
+                    $root.cairn.kv.BatchRollbackResponse.encode(m.batchRollback, w.uint32(90).fork(), q + 1).ldelim();
+                if (m.cleanup != null && $Object.hasOwnProperty.call(m, "cleanup"))
+                    $root.cairn.kv.CleanupResponse.encode(m.cleanup, w.uint32(98).fork(), q + 1).ldelim();
+                if (m.checkTxnStatus != null && $Object.hasOwnProperty.call(m, "checkTxnStatus"))
+                    $root.cairn.kv.CheckTxnStatusResponse.encode(m.checkTxnStatus, w.uint32(106).fork(), q + 1).ldelim();
+                if (m.resolveLock != null && $Object.hasOwnProperty.call(m, "resolveLock"))
+                    $root.cairn.kv.ResolveLockResponse.encode(m.resolveLock, w.uint32(114).fork(), q + 1).ldelim();
+                if (m.txnHeartBeat != null && $Object.hasOwnProperty.call(m, "txnHeartBeat"))
+                    $root.cairn.kv.TxnHeartBeatResponse.encode(m.txnHeartBeat, w.uint32(122).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5509,6 +9288,76 @@ export const cairn = $root.cairn = (() => {
                                 break;
                             m.batchWrite = $root.cairn.kv.BatchWriteResponse.decode(r, r.size(), $undefined, q + 1, m.batchWrite);
                             m.cmd = "batchWrite";
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            m.txnGet = $root.cairn.kv.TxnGetResponse.decode(r, r.size(), $undefined, q + 1, m.txnGet);
+                            m.cmd = "txnGet";
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 2)
+                                break;
+                            m.txnBatchGet = $root.cairn.kv.TxnBatchGetResponse.decode(r, r.size(), $undefined, q + 1, m.txnBatchGet);
+                            m.cmd = "txnBatchGet";
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            m.txnScan = $root.cairn.kv.TxnScanResponse.decode(r, r.size(), $undefined, q + 1, m.txnScan);
+                            m.cmd = "txnScan";
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            m.prewrite = $root.cairn.kv.PrewriteResponse.decode(r, r.size(), $undefined, q + 1, m.prewrite);
+                            m.cmd = "prewrite";
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 2)
+                                break;
+                            m.commit = $root.cairn.kv.CommitResponse.decode(r, r.size(), $undefined, q + 1, m.commit);
+                            m.cmd = "commit";
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            m.batchRollback = $root.cairn.kv.BatchRollbackResponse.decode(r, r.size(), $undefined, q + 1, m.batchRollback);
+                            m.cmd = "batchRollback";
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            m.cleanup = $root.cairn.kv.CleanupResponse.decode(r, r.size(), $undefined, q + 1, m.cleanup);
+                            m.cmd = "cleanup";
+                            continue;
+                        }
+                    case 13: {
+                            if (u !== 2)
+                                break;
+                            m.checkTxnStatus = $root.cairn.kv.CheckTxnStatusResponse.decode(r, r.size(), $undefined, q + 1, m.checkTxnStatus);
+                            m.cmd = "checkTxnStatus";
+                            continue;
+                        }
+                    case 14: {
+                            if (u !== 2)
+                                break;
+                            m.resolveLock = $root.cairn.kv.ResolveLockResponse.decode(r, r.size(), $undefined, q + 1, m.resolveLock);
+                            m.cmd = "resolveLock";
+                            continue;
+                        }
+                    case 15: {
+                            if (u !== 2)
+                                break;
+                            m.txnHeartBeat = $root.cairn.kv.TxnHeartBeatResponse.decode(r, r.size(), $undefined, q + 1, m.txnHeartBeat);
+                            m.cmd = "txnHeartBeat";
                             continue;
                         }
                     case 5: {

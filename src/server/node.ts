@@ -24,6 +24,7 @@ import { GrpcTransport, raftTransportImplementation } from '../store/grpc_transp
 import { KvService } from '../store/kv_service.js';
 import type { TuningOverrides } from '../store/options.js';
 import type { PlacementClient } from '../store/placement.js';
+import { composeTs } from '../kv/records.js';
 import { Store, type SystemGroupHandle, type SystemStateMachine } from '../store/store.js';
 import type { RaftInbox } from '../store/transport.js';
 import { startAdminServer } from '../admin/http.js';
@@ -453,6 +454,10 @@ export class Node {
       storeHeartbeat: async (stats) => {
         await this.pdClient.storeHeartbeat({ ...stats, startTimeMs: this.startedAtMs }, { timeoutMs: 5_000 });
         this.lastPdContactMs = Date.now();
+      },
+      timestamp: async () => {
+        const ts = await this.pdClient.getTimestamp({ timeoutMs: 5_000 });
+        return composeTs(ts.physical, ts.logical);
       },
     };
     this.store.tasks.setPlacement(placement);

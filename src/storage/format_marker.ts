@@ -8,7 +8,8 @@ import { formatMarkerKey } from './keys.js';
 import { RecordDecodeError, RecordReader, RecordWriter } from './record.js';
 
 export const STORAGE_FORMAT_MAGIC = 'CAIRN-DB';
-export const STORAGE_FORMAT_VERSION = 1;
+// 2: user data keys are memcomparable-encoded with a record tag (src/kv/keys.ts).
+export const STORAGE_FORMAT_VERSION = 2;
 
 const MAGIC_BYTES = new TextEncoder().encode(STORAGE_FORMAT_MAGIC);
 

@@ -14,14 +14,15 @@
 // | 0x15       | region local state            | region id u64                   | descriptor, peer state       |
 // | 0x16       | region apply state            | region id u64                   | applied index and term       |
 // | 0x17       | region tombstone              | region id u64                   | last epoch and peer id       |
-// | 0x20       | user data (raw key-value)     | the user key, as is             | the value                    |
-// | 0x21-0x2f  | MVCC data (reserved)          | defined by the kv layer         |                              |
+// | 0x20       | user data: raw values and     | defined by src/kv/keys.ts       | defined by src/kv            |
+// |            | transaction records           |                                 |                              |
+// | 0x21-0x2f  | (reserved)                    |                                 |                              |
 // | 0x30       | placement-driver state        | defined by src/pd               |                              |
 //
 // Region state, apply state and tombstones are owned by src/store and placement-driver keys by
 // src/pd; their values are protobuf records (proto/raft_cmd.proto, proto/pd_state.proto) whose
-// integrity LevelDB's own block checksums cover. User data keys sort exactly as the user keys do,
-// so a Region [start, end) is the contiguous key range [0x20 start, 0x20 end).
+// integrity LevelDB's own block checksums cover. User data keys are laid out by src/kv so that a
+// Region [start, end) is one contiguous key range.
 //
 // Kinds come first (rather than the group id) so that one scan of a kind visits every group: a
 // store restarting with thousands of groups reads all hard states in one range scan.
@@ -41,8 +42,6 @@ export const KeyKind = {
   regionApplyState: 0x16,
   regionTombstone: 0x17,
   userData: 0x20,
-  mvccDataFirst: 0x21,
-  mvccDataLast: 0x2f,
   pdState: 0x30,
 } as const;
 
@@ -142,27 +141,6 @@ export function groupIdOfKey(key: Uint8Array): number | undefined {
 
 export function storeIdentityKey(): Uint8Array {
   return Uint8Array.of(KeyKind.storeIdentity);
-}
-
-/** The engine key of a user key. */
-export function dataKey(userKey: Uint8Array): Uint8Array {
-  const key = new Uint8Array(userKey.byteLength + 1);
-  key[0] = KeyKind.userData;
-  key.set(userKey, 1);
-  return key;
-}
-
-/** The user key of an engine data key (a view, not a copy). */
-export function userKeyOf(dataKeyBytes: Uint8Array): Uint8Array {
-  return dataKeyBytes.subarray(1);
-}
-
-/**
- * The engine key range holding user keys in [start, end); an empty `end` means "to the end of
- * the user key space".
- */
-export function dataRange(start: Uint8Array, end: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
-  return { gte: dataKey(start), lt: end.byteLength === 0 ? Uint8Array.of(KeyKind.userData + 1) : dataKey(end) };
 }
 
 /** A placement-driver state key: the pdState byte followed by `suffix`. */

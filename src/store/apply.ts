@@ -4,7 +4,7 @@
 // beyond the Region itself.
 import type { Entry } from '../raft/index.js';
 import { raftcmdpb, type kvpb } from '../proto/index.js';
-import { dataKey } from '../storage/keys.js';
+import { RecordTag, decodeTs, recordKey } from '../kv/index.js';
 import type { WriteBatch } from '../storage/write_batch.js';
 import { decodeCommand, decodeConfChangeWithContext } from './command.js';
 import type { Peer } from './peer.js';
@@ -47,6 +47,20 @@ export interface ApplyEffects {
   readonly regionChanged: boolean;
   readonly writtenBytes: number;
   readonly writtenKeys: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The engine key a replicated write names, or why it names none. */
+function engineKeyOf(key: Uint8Array, tag: number, ts: Uint8Array | null | undefined): Uint8Array | string {
+  const versioned = tag === RecordTag.Write || tag === RecordTag.Data;
+  if (!versioned && tag !== RecordTag.Raw && tag !== RecordTag.Lock) return `unknown record tag ${tag}`;
+  if (versioned !== (ts !== null && ts !== undefined && ts.byteLength > 0)) return `record tag ${tag} with${versioned ? 'out' : ''} a timestamp`;
+  try {
+    return recordKey(key, tag, versioned ? decodeTs(ts) : undefined);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 function epochNotMatch(region: Region, why: string): kvpb.IRegionError {
@@ -124,15 +138,30 @@ export function applyRegionEntries(store: Store, batch: WriteBatch, peer: Peer, 
       );
       continue;
     }
+    const staged: Array<[Uint8Array, Uint8Array | undefined]> = [];
+    let malformed: string | undefined;
     for (const w of cmd.writes) {
-      if (w.put) {
-        const key = w.put.key ?? new Uint8Array(0);
-        const value = w.put.value ?? new Uint8Array(0);
-        batch.put(dataKey(key), value);
+      const op = w.put ?? w.delete;
+      const located = op ? engineKeyOf(op.key ?? EMPTY, op.tag ?? 0, op.ts) : 'a write with neither put nor delete';
+      if (typeof located === 'string') {
+        malformed = located;
+        break;
+      }
+      staged.push([located, w.put ? (w.put.value ?? EMPTY) : undefined]);
+    }
+    if (malformed !== undefined) {
+      // Every replica meets the same bytes and refuses them alike.
+      const message = `malformed write command: ${malformed}`;
+      settle.push(() => peer.settleProposal(e.index, e.term, { kind: 'regionError', error: { message } }));
+      continue;
+    }
+    for (const [key, value] of staged) {
+      if (value !== undefined) {
+        batch.put(key, value);
         writtenBytes += key.byteLength + value.byteLength;
         writtenKeys++;
-      } else if (w.delete) {
-        batch.del(dataKey(w.delete.key ?? new Uint8Array(0)));
+      } else {
+        batch.del(key);
       }
     }
     settle.push(() => peer.settleProposal(e.index, e.term, { kind: 'applied', result: undefined }));

@@ -3,8 +3,9 @@
 // linearizable read barrier (the leader's lease, or a read index confirmed by a quorum).
 import type * as grpc from '@grpc/grpc-js';
 import { kvpb, type raftcmdpb } from '../proto/index.js';
-import { dataKey, dataRange, userKeyOf } from '../storage/keys.js';
+import { RecordTag, parseKey, rawKey, userRange } from '../kv/keys.js';
 import type { Peer } from './peer.js';
+import { TxnService } from './txn_service.js';
 import { compareBytes, endKey, epochOf, keyInRegion, startKey } from './region.js';
 import type { Store } from './store.js';
 
@@ -12,11 +13,16 @@ const EMPTY = new Uint8Array(0);
 /** Requests one BatchCommands stream may have in flight before new ones are refused as busy. */
 const MAX_IN_FLIGHT_PER_STREAM = 20_000;
 const DEFAULT_SCAN_LIMIT = 1000;
+const RAW_SCAN_CHUNK = 1024;
 
 type Located = { peer: Peer } | { error: kvpb.IRegionError };
 
 export class KvService {
-  constructor(private readonly store: Store) {}
+  readonly txn: TxnService;
+
+  constructor(private readonly store: Store) {
+    this.txn = new TxnService(store, this);
+  }
 
   get storeId(): number {
     return this.store.storeId;
@@ -29,6 +35,8 @@ export class KvService {
       if (request.batchGet) return { batchGet: await this.batchGet(request.batchGet) };
       if (request.scan) return { scan: await this.scan(request.scan) };
       if (request.batchWrite) return { batchWrite: await this.batchWrite(request.batchWrite) };
+      const txn = await this.txn.handle(request);
+      if (txn) return txn;
       return { error: 'empty request: no command set' };
     } catch (err) {
       this.store.logger.warn('kv request failed', { error: err instanceof Error ? err.message : String(err) });
@@ -36,7 +44,8 @@ export class KvService {
     }
   }
 
-  private locate(context: kvpb.IContext | null | undefined, keys: readonly Uint8Array[]): Located {
+  /** The local leader peer of the Region `context` names, if the keys are in it. */
+  locate(context: kvpb.IContext | null | undefined, keys: readonly Uint8Array[]): Located {
     const regionId = Number(context?.regionId ?? 0);
     const peer = this.store.peers.get(regionId);
     if (peer === undefined || peer.isSystem || !peer.initialized || peer.destroyed) {
@@ -79,7 +88,7 @@ export class KvService {
   }
 
   /** Waits for the read barrier, then checks that the Region still covers what was asked. */
-  private async barrier(peer: Peer, context: kvpb.IContext | null | undefined): Promise<kvpb.IRegionError | undefined> {
+  async barrier(peer: Peer, context: kvpb.IContext | null | undefined): Promise<kvpb.IRegionError | undefined> {
     const error = await this.store.readBarrier(peer);
     if (error) return error;
     if (peer.destroyed) return { message: 'region removed', regionNotFound: { regionId: peer.groupId } };
@@ -92,7 +101,7 @@ export class KvService {
     if ('error' in located) return { regionError: located.error };
     const error = await this.barrier(located.peer, req.context);
     if (error) return { regionError: error };
-    const value = await this.store.engine.db.get(dataKey(key));
+    const value = await this.store.engine.db.get(rawKey(key));
     return value === undefined ? { found: false } : { found: true, value };
   }
 
@@ -102,7 +111,7 @@ export class KvService {
     if ('error' in located) return { regionError: located.error };
     const error = await this.barrier(located.peer, req.context);
     if (error) return { regionError: error };
-    const values = await this.store.engine.db.getMany(keys.map(dataKey));
+    const values = await this.store.engine.db.getMany(keys.map(rawKey));
     const pairs: kvpb.IKvPair[] = [];
     keys.forEach((key, i) => {
       const value = values[i];
@@ -130,12 +139,23 @@ export class KvService {
     const regionEnd = endKey(peer.region);
     let to = askedEnd;
     if (regionEnd.byteLength > 0 && (to.byteLength === 0 || compareBytes(regionEnd, to) < 0)) to = regionEnd;
-    const range = dataRange(from, to);
+    const range = userRange(from, to);
     const pairs: kvpb.IKvPair[] = [];
-    // all() reads to the limit and closes the iterator itself.
-    const found = await this.store.engine.db.iterator({ gte: range.gte, lt: range.lt, limit }).all();
-    for (const [k, v] of found) {
-      pairs.push(req.keyOnly ? { key: Uint8Array.from(userKeyOf(k)) } : { key: Uint8Array.from(userKeyOf(k)), value: v });
+    // Raw values share the range with transaction records; only the former are returned.
+    const it = this.store.engine.db.iterator({ gte: range.gte, lt: range.lt });
+    try {
+      while (pairs.length < limit) {
+        const chunk = await it.nextv(Math.min(RAW_SCAN_CHUNK, 4 * (limit - pairs.length)));
+        if (chunk.length === 0) break;
+        for (const [k, v] of chunk) {
+          const parsed = parseKey(k);
+          if (parsed.tag !== RecordTag.Raw) continue;
+          pairs.push(req.keyOnly ? { key: parsed.key } : { key: parsed.key, value: v });
+          if (pairs.length >= limit) break;
+        }
+      }
+    } finally {
+      await it.close();
     }
     return { pairs };
   }
@@ -237,9 +257,8 @@ export class KvService {
 
 function busyResponse(request: kvpb.IRequest): kvpb.IResponse {
   const regionError: kvpb.IRegionError = { message: 'too many requests in flight on this stream', serverIsBusy: { reason: 'stream in-flight limit', backoffMs: 10 } };
-  if (request.get) return { get: { regionError } };
-  if (request.batchGet) return { batchGet: { regionError } };
-  if (request.scan) return { scan: { regionError } };
-  if (request.batchWrite) return { batchWrite: { regionError } };
-  return { error: 'empty request' };
+  // The answer goes in the response field of the request's command (both oneofs name it alike).
+  const command = (request as kvpb.Request).cmd;
+  if (command === undefined) return { error: 'empty request' };
+  return { [command]: { regionError } } as kvpb.IResponse;
 }

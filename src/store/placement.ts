@@ -11,6 +11,8 @@ export interface PlacementClient {
   askSplit(region: metapb.IRegion): Promise<{ newRegionId: number; newPeerIds: number[] }>;
   reportSplit(left: metapb.IRegion, right: metapb.IRegion): Promise<void>;
   storeHeartbeat(stats: pdpb.IStoreStats): Promise<void>;
+  /** A fresh timestamp from the oracle (ts = physical_ms << 18 | logical). */
+  timestamp(): Promise<bigint>;
 }
 
 /** Where a store finds the address of another store. */

@@ -3,12 +3,12 @@
 // creating the Regions splits give birth to, and destroying peers that were removed.
 import { describeConfChange, type ConfChange, type ConfChangeSingle } from '../raft/index.js';
 import { pdpb, raftcmdpb, type metapb } from '../proto/index.js';
-import { dataRange, userKeyOf } from '../storage/keys.js';
+import { userKeyOf, userRange as dataRange } from '../kv/keys.js';
 import type { SplitResult } from './apply.js';
 import type { PeerChange } from './command.js';
 import type { Peer } from './peer.js';
 import type { PlacementClient } from './placement.js';
-import { describeRegion, endKey, epochOf, startKey } from './region.js';
+import { compareBytes, describeRegion, endKey, epochOf, startKey } from './region.js';
 import type { Store } from './store.js';
 
 const SPLIT_SCAN_CHUNK = 1000;
@@ -30,6 +30,11 @@ export class RegionTasks {
   private splitsInFlight = 0;
 
   constructor(private readonly store: Store) {}
+
+  /** The placement driver, once the store is attached to one. */
+  get placementClient(): PlacementClient | undefined {
+    return this.placement;
+  }
 
   setPlacement(client: PlacementClient): void {
     this.placement = client;
@@ -308,16 +313,19 @@ export class RegionTasks {
     const region = peer.region;
     const it = this.store.engine.db.iterator(dataRange(startKey(region), endKey(region)));
     let running = 0;
-    let first = true;
+    let firstKey: Uint8Array | undefined;
     try {
       for (;;) {
         const chunk = await it.nextv(SPLIT_SCAN_CHUNK);
         if (chunk.length === 0) return undefined;
         for (const [k, v] of chunk) {
           running += bySize ? k.byteLength + v.byteLength : 1;
-          // Never split at the Region's first key: the left half would be empty.
-          if (running >= target && !first) return Uint8Array.from(userKeyOf(k));
-          first = false;
+          firstKey ??= userKeyOf(k);
+          if (running < target) continue;
+          // Split at a user key (all its records and versions go right), never at the Region's
+          // first one: the left half would be empty.
+          const key = userKeyOf(k);
+          if (compareBytes(key, firstKey) > 0) return key;
         }
       }
     } finally {

@@ -26,7 +26,6 @@ import { kvpb, raftcmdpb, raftpb, type metapb } from '../proto/index.js';
 import type { StorageEngine } from '../storage/engine.js';
 import {
   KeyKind,
-  dataRange,
   groupIdOfKey,
   groupKindRange,
   regionApplyStateKey,
@@ -36,6 +35,7 @@ import {
 import { LevelRaftStorage } from '../storage/level_raft_storage.js';
 import { RAFT_INIT_INDEX, RAFT_INIT_TERM, bootstrapUpdate, type RaftPersistUpdate } from '../storage/raft_log_store.js';
 import type { WriteBatch } from '../storage/write_batch.js';
+import { userRange } from '../kv/keys.js';
 import { applyRegionEntries, type ApplyEffects } from './apply.js';
 import type { StoreResolver } from './placement.js';
 import { Peer, type ProposalOutcome } from './peer.js';
@@ -626,7 +626,7 @@ export class Store {
   /** The engine key range a group's state lives in. */
   rangeOf(peer: Peer, region: Region = peer.region): KeyRange {
     if (peer.isSystem) return this.systemGroup!.options.stateMachine.range;
-    return dataRange(startKey(region), endKey(region));
+    return userRange(startKey(region), endKey(region));
   }
 
   private sendMessages(peer: Peer, rd: Ready): void {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PdClient, RawKvClient } from '../../src/client/index.js';
-import { dataRange } from '../../src/storage/keys.js';
+import { userRange as dataRange } from '../../src/kv/keys.js';
 import { ProcessCluster, ensureBuilt, waitUntil, type ProcNode } from './harness.js';
 
 const ELECTION_TIMEOUT_MS = 1000; // 10 ticks of 100 ms

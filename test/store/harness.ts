@@ -25,9 +25,17 @@ export const FAST_TUNING: TuningOverrides = {
 /** Ids, heartbeats and operators, as a placement driver would provide them. */
 export class FakePd {
   private nextId = 1000;
+  private lastTs = 0n;
   readonly regions = new Map<number, pdpb.IRegionHeartbeatRequest>();
   readonly splits: Array<[metapb.IRegion, metapb.IRegion]> = [];
   private readonly operatorHandlers = new Map<number, (res: pdpb.IRegionHeartbeatResponse) => void>();
+
+  /** A strictly increasing timestamp: wall-clock milliseconds << 18, bumped when that would repeat. */
+  timestamp(): bigint {
+    const now = BigInt(Date.now()) << 18n;
+    this.lastTs = now > this.lastTs ? now : this.lastTs + 1n;
+    return this.lastTs;
+  }
 
   clientFor(storeId: number): PlacementClient {
     return {
@@ -45,6 +53,7 @@ export class FakePd {
         this.splits.push([left, right]);
       },
       storeHeartbeat: async () => {},
+      timestamp: async () => this.timestamp(),
     };
   }
 

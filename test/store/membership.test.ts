@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pdpb, type metapb } from '../../src/proto/index.js';
-import { dataKey } from '../../src/storage/keys.js';
+import { rawKey as dataKey } from '../../src/kv/keys.js';
 import { FAST_TUNING, StoreCluster, dec, enc, regionWithPeers, waitFor } from './harness.js';
 
 let cluster: StoreCluster;

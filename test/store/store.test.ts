@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataKey } from '../../src/storage/keys.js';
+import { rawKey as dataKey } from '../../src/kv/keys.js';
 import { StoreCluster, dec, enc, regionWithPeers, waitFor } from './harness.js';
 
 let cluster: StoreCluster;

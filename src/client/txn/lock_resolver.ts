@@ -1,0 +1,84 @@
+// What a transaction does when it meets another transaction's lock: ask the lock's primary what
+// became of that transaction (CheckTxnStatus, which also rolls back a lock whose TTL ran out), then
+// commit or roll back the lock it met accordingly. A live transaction is waited for. Outcomes are
+// remembered (bounded), so a reader meeting many locks of one transaction asks its primary once.
+import { decodeTs, encodeTs } from '../../kv/records.js';
+import { kvpb } from '../../proto/index.js';
+import { REGROUP, type RegionScope } from '../kv_client.js';
+import { ProtocolError } from '../errors.js';
+
+/** Transaction outcomes remembered by one resolver. */
+const MAX_REMEMBERED = 4_096;
+
+export interface LockRef {
+  readonly key: Uint8Array;
+  readonly primary: Uint8Array;
+  readonly lockTs: bigint;
+}
+
+export type ResolveOutcome =
+  /** The lock is gone (committed or rolled back); the reader may retry at once. */
+  | { readonly kind: 'resolved'; readonly committedAt: bigint | undefined }
+  /** Its transaction is alive: wait and retry. */
+  | { readonly kind: 'alive'; readonly ttlMs: number };
+
+export function lockFromWire(info: kvpb.ILockInfo): LockRef {
+  return { key: info.key ?? new Uint8Array(0), primary: info.primary ?? new Uint8Array(0), lockTs: decodeTs(info.lockTs) };
+}
+
+export class LockResolver {
+  /** lock ts → commit ts (0 = rolled back). */
+  private readonly outcomes = new Map<bigint, bigint>();
+
+  constructor(private readonly timestamp: () => Promise<bigint>) {}
+
+  /** Resolves one lock met by a reader or writer. */
+  async resolve(scope: RegionScope, lock: LockRef): Promise<ResolveOutcome> {
+    let commitTs = this.outcomes.get(lock.lockTs);
+    if (commitTs === undefined) {
+      const status = await this.checkStatus(scope, lock);
+      if (status.kind === 'alive') return status;
+      commitTs = status.commitTs;
+      this.remember(lock.lockTs, commitTs);
+    }
+    await this.resolveKey(scope, lock, commitTs);
+    return { kind: 'resolved', committedAt: commitTs === 0n ? undefined : commitTs };
+  }
+
+  private remember(lockTs: bigint, commitTs: bigint): void {
+    if (this.outcomes.size >= MAX_REMEMBERED) this.outcomes.delete(this.outcomes.keys().next().value!);
+    this.outcomes.set(lockTs, commitTs);
+  }
+
+  private async checkStatus(scope: RegionScope, lock: LockRef): Promise<{ kind: 'alive'; ttlMs: number } | { kind: 'done'; commitTs: bigint }> {
+    const currentTs = await this.timestamp();
+    for (;;) {
+      const entry = await scope.locate(lock.primary);
+      const response = await scope.request(entry, 'checkTxnStatus', (context) => ({
+        checkTxnStatus: { context, primaryKey: lock.primary, lockTs: encodeTs(lock.lockTs), currentTs: encodeTs(currentTs) },
+      }));
+      if (response === REGROUP) continue;
+      if (response.error) throw new ProtocolError('CheckTxnStatus', response.error.message ?? 'key error');
+      switch (response.status ?? kvpb.TxnStatusKind.TXN_LOCKED) {
+        case kvpb.TxnStatusKind.TXN_LOCKED:
+          return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0) };
+        case kvpb.TxnStatusKind.TXN_COMMITTED:
+          return { kind: 'done', commitTs: decodeTs(response.commitTs) };
+        default:
+          return { kind: 'done', commitTs: 0n };
+      }
+    }
+  }
+
+  private async resolveKey(scope: RegionScope, lock: LockRef, commitTs: bigint): Promise<void> {
+    for (;;) {
+      const entry = await scope.locate(lock.key);
+      const response = await scope.request(entry, 'resolveLock', (context) => ({
+        resolveLock: { context, startTs: encodeTs(lock.lockTs), commitTs: commitTs === 0n ? undefined : encodeTs(commitTs), keys: [lock.key] },
+      }));
+      if (response === REGROUP) continue;
+      if (response.error) throw new ProtocolError('ResolveLock', response.error.message ?? 'key error');
+      return;
+    }
+  }
+}

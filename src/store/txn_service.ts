@@ -1,0 +1,546 @@
+// The store's transactional commands (Percolator, src/kv/txn.ts), served by a Region's leader.
+//
+// A write command latches its keys, waits for the read barrier (so it reads everything committed
+// before it arrived), computes its modifications from what it reads, replicates them through the
+// Region's Raft log, and releases the latches once they are applied: no other command can change
+// those keys between its reads and its writes. The apply step checks the Region epoch again, so
+// writes computed before a split never land in the wrong Region.
+//
+// One-phase commit writes the commit records directly. Its commit timestamp comes from the oracle
+// after the keys are registered as "committing"; a reader checks that registry after its barrier
+// and waits for a committing transaction on its keys to finish. Either the reader looked first —
+// then its timestamp predates the commit's, which it will not see — or it waits and then reads the
+// commit: the same snapshot either way.
+import {
+  MvccWriter,
+  checkTxnStatus,
+  commit,
+  decodeTs,
+  describeKeyError,
+  encodeTs,
+  getAt,
+  heartbeat,
+  lockExpired,
+  prewrite,
+  resolveKey,
+  rollback,
+  scanAt,
+  loadLock,
+  parseKey,
+  userRange,
+  RecordTag,
+  decodeLock,
+  type KeyError,
+  type Lock,
+  type Modify,
+  type MvccReader,
+  type PrewriteMutation,
+} from '../kv/index.js';
+import { kvpb, type raftcmdpb } from '../proto/index.js';
+import type { KvService } from './kv_service.js';
+import { Latches } from './latches.js';
+import type { Peer } from './peer.js';
+import { compareBytes, endKey, startKey } from './region.js';
+import type { Store } from './store.js';
+
+const EMPTY = new Uint8Array(0);
+/** Commands that may wait for latches on one store before new ones are refused as busy. */
+const MAX_LATCHED_COMMANDS = 20_000;
+/** Modifications replicated in one Raft command when resolving every lock of a Region. */
+const RESOLVE_BATCH = 1_024;
+const DEFAULT_SCAN_LIMIT = 1_000;
+/** A reader waits at most this long for a one-phase commit on its keys to finish. */
+const ONE_PC_WAIT_MS = 10_000;
+
+type RegionError = kvpb.IRegionError;
+type Outcome<T> = { regionError: RegionError } | { result: T };
+
+interface Committing {
+  readonly regionId: number;
+  readonly keys: readonly Uint8Array[];
+  readonly done: Promise<void>;
+}
+
+export class TxnService {
+  private readonly latches = new Latches(MAX_LATCHED_COMMANDS);
+  private readonly committing = new Set<Committing>();
+  private readonly reader: MvccReader;
+  /** Reads below this timestamp are refused: garbage collection may have removed what they need. */
+  gcSafePoint = 0n;
+
+  constructor(
+    private readonly store: Store,
+    private readonly kv: KvService,
+  ) {
+    const db = store.engine.db;
+    this.reader = {
+      get: (key) => db.get(key),
+      scan: (gte, lt, limit) => db.iterator({ gte, lt, limit }).all(),
+    };
+  }
+
+  async handle(request: kvpb.IRequest): Promise<kvpb.IResponse | undefined> {
+    if (request.txnGet) return { txnGet: await this.get(request.txnGet) };
+    if (request.txnBatchGet) return { txnBatchGet: await this.batchGet(request.txnBatchGet) };
+    if (request.txnScan) return { txnScan: await this.scan(request.txnScan) };
+    if (request.prewrite) return { prewrite: await this.prewrite(request.prewrite) };
+    if (request.commit) return { commit: await this.commit(request.commit) };
+    if (request.batchRollback) return { batchRollback: await this.batchRollback(request.batchRollback) };
+    if (request.cleanup) return { cleanup: await this.cleanup(request.cleanup) };
+    if (request.checkTxnStatus) return { checkTxnStatus: await this.checkTxnStatus(request.checkTxnStatus) };
+    if (request.resolveLock) return { resolveLock: await this.resolveLock(request.resolveLock) };
+    if (request.txnHeartBeat) return { txnHeartBeat: await this.heartBeat(request.txnHeartBeat) };
+    return undefined;
+  }
+
+  // ---- reads ----
+
+  private async get(req: kvpb.ITxnGetRequest): Promise<kvpb.ITxnGetResponse> {
+    const key = nonEmptyKey(req.key);
+    const version = decodeTs(req.version);
+    const tooOld = this.tooOld(version);
+    if (tooOld) return { error: tooOld };
+    const ready = await this.readReady(req.context, [key], undefined);
+    if ('regionError' in ready) return { regionError: ready.regionError };
+    const read = await getAt(this.reader, key, version, resolvedSet(req.resolvedLocks));
+    if ('error' in read) return { error: toWireKeyError(read.error) };
+    return read.value === undefined ? { found: false } : { found: true, value: read.value };
+  }
+
+  private async batchGet(req: kvpb.ITxnBatchGetRequest): Promise<kvpb.ITxnBatchGetResponse> {
+    const keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    const version = decodeTs(req.version);
+    const tooOld = this.tooOld(version);
+    if (tooOld) return { error: tooOld };
+    const ready = await this.readReady(req.context, keys, undefined);
+    if ('regionError' in ready) return { regionError: ready.regionError };
+    const resolved = resolvedSet(req.resolvedLocks);
+    const reads = await Promise.all(keys.map((key) => getAt(this.reader, key, version, resolved)));
+    const pairs: kvpb.IKvPair[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const read = reads[i]!;
+      if ('error' in read) return { error: toWireKeyError(read.error) };
+      if (read.value !== undefined) pairs.push({ key: keys[i]!, value: read.value });
+    }
+    return { pairs };
+  }
+
+  private async scan(req: kvpb.ITxnScanRequest): Promise<kvpb.ITxnScanResponse> {
+    const limitAsked = Number(req.limit ?? 0);
+    const limit = Math.min(limitAsked === 0 ? DEFAULT_SCAN_LIMIT : limitAsked, this.store.tuning.limits.maxScanLimit);
+    const version = decodeTs(req.version);
+    const tooOld = this.tooOld(version);
+    if (tooOld) return { error: tooOld };
+    const start = req.startKey ?? EMPTY;
+    const ready = await this.readReady(req.context, [], { start, end: req.endKey ?? EMPTY });
+    if ('regionError' in ready) return { regionError: ready.regionError };
+    const region = ready.result.region;
+    // Clip to the Region: the client walks Regions itself.
+    const from = compareBytes(start, startKey(region)) > 0 ? start : startKey(region);
+    const askedEnd = req.endKey ?? EMPTY;
+    const regionEnd = endKey(region);
+    let to = askedEnd;
+    if (regionEnd.byteLength > 0 && (to.byteLength === 0 || compareBytes(regionEnd, to) < 0)) to = regionEnd;
+    const result = await scanAt(this.reader, from, to, version, limit, req.keyOnly === true, resolvedSet(req.resolvedLocks));
+    const pairs = result.pairs.map((p) => (req.keyOnly ? { key: p.key } : { key: p.key, value: p.value }));
+    const blocked = result.locks[0];
+    if (blocked) return { pairs, error: toWireKeyError({ kind: 'locked', key: blocked.key, lock: blocked.lock }) };
+    return { pairs };
+  }
+
+  /**
+   * Locates the Region, waits for the read barrier, then for any one-phase commit under way on
+   * the keys (or the range) to finish.
+   */
+  private async readReady(
+    context: kvpb.IContext | null | undefined,
+    keys: readonly Uint8Array[],
+    range: { start: Uint8Array; end: Uint8Array } | undefined,
+  ): Promise<Outcome<Peer>> {
+    const located = this.kv.locate(context, range ? [] : keys);
+    if ('error' in located) return { regionError: located.error };
+    const peer = located.peer;
+    if (range && !this.rangeStartsInRegion(peer, range.start)) {
+      return { regionError: { message: 'scan starts past the region', keyNotInRegion: { key: range.start, regionId: peer.groupId, startKey: startKey(peer.region), endKey: endKey(peer.region) } } };
+    }
+    const error = await this.kv.barrier(peer, context);
+    if (error) return { regionError: error };
+    const deadline = Date.now() + ONE_PC_WAIT_MS;
+    for (;;) {
+      const pending = this.committingOn(peer.groupId, keys, range);
+      if (pending === undefined) return { result: peer };
+      if (Date.now() > deadline) return { regionError: { message: 'a one-phase commit on these keys is taking too long', serverIsBusy: { reason: 'one-phase commit in progress', backoffMs: 20 } } };
+      await pending.done;
+    }
+  }
+
+  private rangeStartsInRegion(peer: Peer, start: Uint8Array): boolean {
+    const end = endKey(peer.region);
+    return end.byteLength === 0 || compareBytes(start, end) < 0;
+  }
+
+  private committingOn(regionId: number, keys: readonly Uint8Array[], range: { start: Uint8Array; end: Uint8Array } | undefined): Committing | undefined {
+    for (const c of this.committing) {
+      if (c.regionId !== regionId) continue;
+      for (const k of c.keys) {
+        if (range) {
+          if (compareBytes(k, range.start) >= 0 && (range.end.byteLength === 0 || compareBytes(k, range.end) < 0)) return c;
+        } else if (keys.some((key) => compareBytes(key, k) === 0)) return c;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- writes ----
+
+  /**
+   * Runs `compute` with `keys` latched after the read barrier, replicates the modifications it
+   * staged, and answers once they are applied.
+   */
+  private async write<T>(
+    context: kvpb.IContext | null | undefined,
+    keys: readonly Uint8Array[],
+    compute: (writer: MvccWriter, peer: Peer) => Promise<T>,
+    beforePropose?: (result: T, writer: MvccWriter, peer: Peer) => Promise<MvccWriter | RegionError | undefined>,
+  ): Promise<Outcome<T>> {
+    const located = this.kv.locate(context, keys);
+    if ('error' in located) return { regionError: located.error };
+    const peer = located.peer;
+    const latched = this.latches.acquire(keys);
+    if (latched === undefined) return { regionError: { message: 'too many transactional commands waiting on this store', serverIsBusy: { reason: 'latches', backoffMs: 20 } } };
+    const release = await latched;
+    try {
+      const error = await this.kv.barrier(peer, context);
+      if (error) return { regionError: error };
+      let writer = new MvccWriter();
+      const result = await compute(writer, peer);
+      if (beforePropose) {
+        const replaced = await beforePropose(result, writer, peer);
+        if (replaced instanceof MvccWriter) writer = replaced;
+        else if (replaced !== undefined) return { regionError: replaced };
+      }
+      if (writer.modifies.length > 0) {
+        const outcome = await this.store.proposeCommand(peer, {
+          header: { regionId: peer.groupId, peer: peer.selfMeta(), regionEpoch: peer.region.epoch ?? {} },
+          writes: writer.modifies.map(toWriteCommand),
+        });
+        if (outcome.kind === 'regionError') return { regionError: outcome.error };
+      }
+      return { result };
+    } finally {
+      release();
+    }
+  }
+
+  private async prewrite(req: kvpb.IPrewriteRequest): Promise<kvpb.IPrewriteResponse> {
+    const mutations = (req.mutations ?? []).map(toPrewriteMutation);
+    this.checkCount(mutations.length);
+    this.checkBytes(mutations.reduce((n, m) => n + m.key.byteLength + (m.value?.byteLength ?? 0), 0));
+    const keys = mutations.map((m) => m.key);
+    if (new Set(keys.map(keyId)).size !== keys.length) throw new Error('a prewrite may name each key once');
+    const startTs = decodeTs(req.startTs);
+    if (startTs === 0n) throw new Error('a prewrite needs a start ts');
+    const tooOld = this.tooOld(startTs);
+    if (tooOld) return { errors: [tooOld] };
+    const params = {
+      primary: nonEmptyKey(req.primaryLock),
+      startTs,
+      ttlMs: Number(req.lockTtlMs ?? 0),
+      txnSize: Number(req.txnSize ?? mutations.length),
+      minCommitTs: decodeTs(req.minCommitTs),
+    };
+    const tryOnePc = req.tryOnePc === true && this.store.tasks.placementClient !== undefined;
+    let onePcCommitTs = 0n;
+    let committing: (Committing & { finish: () => void }) | undefined;
+    try {
+      const outcome = await this.write(
+        req.context,
+        keys,
+        async (writer) => {
+          const errors: KeyError[] = [];
+          for (const m of mutations) {
+            const error = await prewrite(this.reader, writer, m, params);
+            if (error) errors.push(error);
+          }
+          return errors;
+        },
+        async (errors, _writer, peer) => {
+          if (!tryOnePc || errors.length > 0) return undefined;
+          // Everything checked out: commit right away instead of locking.
+          committing = this.registerCommitting(peer.groupId, keys);
+          let ts: bigint;
+          try {
+            ts = await this.store.tasks.placementClient!.timestamp();
+          } catch (err) {
+            // No timestamp: fall back to leaving locks (the client commits in two phases).
+            this.store.logger.info('one-phase commit fell back to locks: no timestamp', { error: err instanceof Error ? err.message : String(err) });
+            return undefined;
+          }
+          const commitTs = maxTs(ts, startTs + 1n, params.minCommitTs);
+          const direct = new MvccWriter();
+          for (const m of mutations) {
+            const kind = m.op === 'insert' ? 'put' : m.op;
+            if (kind === 'put') direct.putData(m.key, startTs, m.value ?? EMPTY);
+            direct.putWrite(m.key, commitTs, { kind, startTs });
+          }
+          onePcCommitTs = commitTs;
+          return direct;
+        },
+      );
+      if ('regionError' in outcome) return { regionError: outcome.regionError };
+      if (outcome.result.length > 0) return { errors: outcome.result.map(toWireKeyError) };
+      return onePcCommitTs > 0n ? { onePcCommitTs: encodeTs(onePcCommitTs) } : {};
+    } finally {
+      committing?.finish();
+    }
+  }
+
+  private registerCommitting(regionId: number, keys: readonly Uint8Array[]): Committing & { finish: () => void } {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const entry: Committing = { regionId, keys, done };
+    this.committing.add(entry);
+    return {
+      ...entry,
+      finish: () => {
+        this.committing.delete(entry);
+        finish();
+      },
+    };
+  }
+
+  private async commit(req: kvpb.ICommitRequest): Promise<kvpb.ICommitResponse> {
+    const keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    const startTs = decodeTs(req.startTs);
+    const commitTs = decodeTs(req.commitTs);
+    if (commitTs <= startTs) throw new Error(`commit ts ${commitTs} must be above start ts ${startTs}`);
+    const outcome = await this.write(req.context, keys, async (writer) => {
+      for (const key of keys) {
+        const error = await commit(this.reader, writer, key, startTs, commitTs);
+        if (error) return error;
+      }
+      return undefined;
+    });
+    return answer(outcome);
+  }
+
+  private async batchRollback(req: kvpb.IBatchRollbackRequest): Promise<kvpb.IBatchRollbackResponse> {
+    const keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    const startTs = decodeTs(req.startTs);
+    const outcome = await this.write(req.context, keys, async (writer) => {
+      for (const key of keys) {
+        const error = await rollback(this.reader, writer, key, startTs);
+        if (error) return error;
+      }
+      return undefined;
+    });
+    return answer(outcome);
+  }
+
+  private async cleanup(req: kvpb.ICleanupRequest): Promise<kvpb.ICleanupResponse> {
+    const key = nonEmptyKey(req.key);
+    const startTs = decodeTs(req.startTs);
+    const currentTs = decodeTs(req.currentTs);
+    const outcome = await this.write(req.context, [key], async (writer): Promise<KeyError | undefined> => {
+      const lock = await loadLock(this.reader, key);
+      if (lock !== undefined && lock.startTs === startTs && currentTs !== 0n && !lockExpired(lock, currentTs)) return { kind: 'locked', key, lock };
+      return rollback(this.reader, writer, key, startTs);
+    });
+    if ('regionError' in outcome) return { regionError: outcome.regionError };
+    const error = outcome.result;
+    if (error?.kind === 'committed') return { error: toWireKeyError(error), commitTs: encodeTs(error.commitTs) };
+    return error ? { error: toWireKeyError(error) } : {};
+  }
+
+  private async checkTxnStatus(req: kvpb.ICheckTxnStatusRequest): Promise<kvpb.ICheckTxnStatusResponse> {
+    const primary = nonEmptyKey(req.primaryKey);
+    const lockTs = decodeTs(req.lockTs);
+    const currentTs = decodeTs(req.currentTs);
+    const outcome = await this.write(req.context, [primary], (writer) => checkTxnStatus(this.reader, writer, primary, lockTs, currentTs));
+    if ('regionError' in outcome) return { regionError: outcome.regionError };
+    const status = outcome.result;
+    switch (status.kind) {
+      case 'locked':
+        return { status: kvpb.TxnStatusKind.TXN_LOCKED, lock: toLockInfo(primary, status.lock) };
+      case 'committed':
+        return { status: kvpb.TxnStatusKind.TXN_COMMITTED, commitTs: encodeTs(status.commitTs) };
+      case 'rolledBack':
+        return {
+          status: kvpb.TxnStatusKind.TXN_ROLLED_BACK,
+          action:
+            status.reason === 'ttlExpired' ? kvpb.TxnAction.TTL_EXPIRE_ROLLBACK : status.reason === 'lockNotExist' ? kvpb.TxnAction.LOCK_NOT_EXIST_ROLLBACK : kvpb.TxnAction.NO_ACTION,
+        };
+    }
+  }
+
+  private async resolveLock(req: kvpb.IResolveLockRequest): Promise<kvpb.IResolveLockResponse> {
+    const startTs = decodeTs(req.startTs);
+    const commitTs = decodeTs(req.commitTs);
+    if (commitTs !== 0n && commitTs <= startTs) throw new Error(`commit ts ${commitTs} must be above start ts ${startTs}`);
+    let keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    if (keys.length === 0) {
+      // Every lock of the transaction in the Region, found by a scan, resolved in batches.
+      const located = this.kv.locate(req.context, []);
+      if ('error' in located) return { regionError: located.error };
+      const error = await this.kv.barrier(located.peer, req.context);
+      if (error) return { regionError: error };
+      keys = await this.locksOfTxn(located.peer, startTs);
+      for (let i = 0; i < keys.length; i += RESOLVE_BATCH) {
+        const batch = keys.slice(i, i + RESOLVE_BATCH);
+        const outcome = await this.resolveKeys(req.context, batch, startTs, commitTs);
+        if ('regionError' in outcome || outcome.result) return answer(outcome);
+      }
+      return {};
+    }
+    return answer(await this.resolveKeys(req.context, keys, startTs, commitTs));
+  }
+
+  private resolveKeys(context: kvpb.IContext | null | undefined, keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint): Promise<Outcome<KeyError | undefined>> {
+    return this.write(context, keys, async (writer) => {
+      for (const key of keys) {
+        const error = await resolveKey(this.reader, writer, key, startTs, commitTs);
+        if (error) return error;
+      }
+      return undefined;
+    });
+  }
+
+  /** Keys of the Region locked by the transaction (a full scan of the Region's records). */
+  private async locksOfTxn(peer: Peer, startTs: bigint): Promise<Uint8Array[]> {
+    const range = userRange(startKey(peer.region), endKey(peer.region));
+    const keys: Uint8Array[] = [];
+    const it = this.store.engine.db.iterator({ gte: range.gte, lt: range.lt });
+    try {
+      for (;;) {
+        const chunk = await it.nextv(1_024);
+        if (chunk.length === 0) break;
+        for (const [k, v] of chunk) {
+          if (k[k.byteLength - 1] !== RecordTag.Lock) continue;
+          const parsed = parseKey(k);
+          if (parsed.tag === RecordTag.Lock && decodeLock(v).startTs === startTs) keys.push(parsed.key);
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return keys;
+  }
+
+  private async heartBeat(req: kvpb.ITxnHeartBeatRequest): Promise<kvpb.ITxnHeartBeatResponse> {
+    const primary = nonEmptyKey(req.primaryLock);
+    const startTs = decodeTs(req.startTs);
+    const advise = Number(req.adviseLockTtlMs ?? 0);
+    const outcome = await this.write(req.context, [primary], (writer) => heartbeat(this.reader, writer, primary, startTs, advise));
+    if ('regionError' in outcome) return { regionError: outcome.regionError };
+    const result = outcome.result;
+    if ('kind' in result) return { error: toWireKeyError(result) };
+    return { lockTtlMs: result.ttlMs };
+  }
+
+  // ---- limits ----
+
+  private tooOld(ts: bigint): kvpb.IKeyError | undefined {
+    if (ts >= this.gcSafePoint) return undefined;
+    return {
+      message: `timestamp ${ts} is below the garbage-collection safe point ${this.gcSafePoint}: the transaction is too old`,
+      txnTooOld: { startTs: encodeTs(ts), safePoint: encodeTs(this.gcSafePoint) },
+    };
+  }
+
+  private checkCount(n: number): void {
+    const max = this.store.tuning.limits.maxMutationsPerWrite;
+    if (n > max) throw new Error(`a request may name at most ${max} keys, got ${n}`);
+  }
+
+  private checkBytes(n: number): void {
+    const max = this.store.tuning.limits.maxWriteBytes;
+    if (n > max) throw new Error(`a write may carry at most ${max} bytes, got ${n}`);
+  }
+}
+
+// ---- conversions ----
+
+function maxTs(...values: bigint[]): bigint {
+  return values.reduce((a, b) => (a > b ? a : b));
+}
+
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+function nonEmptyKey(key: Uint8Array | null | undefined): Uint8Array {
+  if (!key || key.byteLength === 0) throw new Error('a transactional command needs non-empty keys');
+  return key;
+}
+
+function resolvedSet(list: readonly Uint8Array[] | null | undefined): ReadonlySet<bigint> {
+  return new Set((list ?? []).map((ts) => decodeTs(ts)));
+}
+
+function toPrewriteMutation(m: kvpb.IMutation): PrewriteMutation {
+  const key = nonEmptyKey(m.key);
+  switch (m.op ?? kvpb.MutationOp.MUTATION_PUT) {
+    case kvpb.MutationOp.MUTATION_PUT:
+      return { op: 'put', key, value: m.value ?? EMPTY };
+    case kvpb.MutationOp.MUTATION_DELETE:
+      return { op: 'delete', key };
+    case kvpb.MutationOp.MUTATION_LOCK:
+      return { op: 'lock', key };
+    case kvpb.MutationOp.MUTATION_INSERT:
+      return { op: 'insert', key, value: m.value ?? EMPTY };
+    default:
+      throw new Error(`unknown mutation op ${String(m.op)}`);
+  }
+}
+
+function toWriteCommand(m: Modify): raftcmdpb.IWriteCommand {
+  const ts = m.ts === undefined ? undefined : encodeTs(m.ts);
+  return m.op === 'put' ? { put: { key: m.key, value: m.value ?? EMPTY, tag: m.tag, ts } } : { delete: { key: m.key, tag: m.tag, ts } };
+}
+
+const LOCK_KINDS = { put: kvpb.LockKind.LOCK_PUT, delete: kvpb.LockKind.LOCK_DELETE, lock: kvpb.LockKind.LOCK_ONLY } as const;
+
+export function toLockInfo(key: Uint8Array, lock: Lock): kvpb.ILockInfo {
+  return {
+    key,
+    primary: lock.primary,
+    lockTs: encodeTs(lock.startTs),
+    ttlMs: lock.ttlMs,
+    txnSize: lock.txnSize,
+    kind: LOCK_KINDS[lock.kind],
+    minCommitTs: encodeTs(lock.minCommitTs),
+  };
+}
+
+export function toWireKeyError(e: KeyError): kvpb.IKeyError {
+  const message = describeKeyError(e);
+  switch (e.kind) {
+    case 'locked':
+      return { message, locked: toLockInfo(e.key, e.lock) };
+    case 'writeConflict':
+      return {
+        message,
+        conflict: { key: e.key, startTs: encodeTs(e.startTs), conflictStartTs: encodeTs(e.conflictStartTs), conflictCommitTs: encodeTs(e.conflictCommitTs), primary: e.primary },
+      };
+    case 'txnLockNotFound':
+      return { message, txnLockNotFound: { key: e.key, startTs: encodeTs(e.startTs) } };
+    case 'committed':
+      return { message, alreadyCommitted: { key: e.key, startTs: encodeTs(e.startTs), commitTs: encodeTs(e.commitTs) } };
+    case 'commitTsExpired':
+      return { message, commitTsExpired: { key: e.key, commitTs: encodeTs(e.commitTs), minCommitTs: encodeTs(e.minCommitTs) } };
+    case 'txnNotFound':
+      return { message, txnNotFound: { key: e.key, startTs: encodeTs(e.startTs) } };
+    case 'alreadyExists':
+      return { message, alreadyExists: { key: e.key } };
+  }
+}
+
+function answer(outcome: Outcome<KeyError | undefined>): { regionError?: RegionError; error?: kvpb.IKeyError } {
+  if ('regionError' in outcome) return { regionError: outcome.regionError };
+  return outcome.result ? { error: toWireKeyError(outcome.result) } : {};
+}
+
