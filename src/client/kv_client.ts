@@ -157,7 +157,8 @@ const SUSPECT_STORE_MS = 3_000;
  * sleep begun just before it ends would add itself whole to the time writes are refused.
  */
 const ELECTION_BACKOFF_MAX_MS = 100;
-const ELECTION_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable']);
+// A live transaction's lock is usually gone within milliseconds too.
+const ELECTION_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable', 'TxnLockWait']);
 export type Regroup = typeof REGROUP;
 
 const DEFAULTS = {

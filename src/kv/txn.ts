@@ -158,15 +158,17 @@ export async function prewrite(reader: MvccReader, writer: MvccWriter, m: Prewri
     if (lock.startTs !== p.startTs) return { kind: 'locked', key: m.key, lock };
     return undefined;
   }
-  // Any commit or rollback at or after start_ts: a later writer won, or this transaction was
-  // already rolled back here (its rollback record sits at start_ts).
+  // This transaction's own record: a rollback (it may not prewrite again), or a commit (a retried
+  // prewrite of a transaction that already committed, as a one-phase commit whose answer was lost).
+  const own = await writeOfTxn(reader, m.key, p.startTs);
+  if (own !== undefined) {
+    if (own.write.kind !== 'rollback') return { kind: 'committed', key: m.key, startTs: p.startTs, commitTs: own.commitTs };
+    return { kind: 'writeConflict', key: m.key, startTs: p.startTs, conflictStartTs: own.write.startTs, conflictCommitTs: own.commitTs, primary: p.primary };
+  }
+  // Any commit at or after start_ts: a later writer won.
   const newest = await newestWrite(reader, m.key);
   if (newest !== undefined && newest.commitTs >= p.startTs) {
     return { kind: 'writeConflict', key: m.key, startTs: p.startTs, conflictStartTs: newest.write.startTs, conflictCommitTs: newest.commitTs, primary: p.primary };
-  }
-  const ownRollback = await writeOfTxn(reader, m.key, p.startTs);
-  if (ownRollback !== undefined) {
-    return { kind: 'writeConflict', key: m.key, startTs: p.startTs, conflictStartTs: ownRollback.write.startTs, conflictCommitTs: ownRollback.commitTs, primary: p.primary };
   }
   if (m.op === 'insert') {
     const visible = await latestDataWrite(reader, m.key, MAX_TS);
@@ -230,12 +232,30 @@ export function lockExpired(lock: Lock, currentTs: bigint): boolean {
 /**
  * The fate of the transaction whose primary is `primary`, as a reader meeting one of its locks
  * needs it: a lock past its TTL is rolled back now; a missing lock with no record is rolled back
- * too (so the transaction can never commit afterwards).
+ * too (so the transaction can never commit afterwards). A reader passes its start ts as
+ * callerStartTs: a live lock is then pushed so the transaction commits after that ts (the reader
+ * may ignore it); writers pass 0.
  */
-export async function checkTxnStatus(reader: MvccReader, writer: MvccWriter, primary: Uint8Array, lockTs: bigint, currentTs: bigint): Promise<TxnStatus> {
+export async function checkTxnStatus(
+  reader: MvccReader,
+  writer: MvccWriter,
+  primary: Uint8Array,
+  lockTs: bigint,
+  currentTs: bigint,
+  callerStartTs = 0n,
+): Promise<TxnStatus> {
   const lock = await loadLock(reader, primary);
   if (lock !== undefined && lock.startTs === lockTs) {
-    if (!lockExpired(lock, currentTs)) return { kind: 'locked', lock };
+    if (!lockExpired(lock, currentTs)) {
+      // A reader at callerStartTs need not wait for a live transaction: pushing its min commit ts
+      // past the reader's snapshot guarantees the reader cannot be required to see it.
+      if (callerStartTs > 0n && lock.kind !== 'lock' && lock.minCommitTs <= callerStartTs) {
+        const pushed = { ...lock, minCommitTs: callerStartTs + 1n };
+        writer.putLock(primary, pushed);
+        return { kind: 'locked', lock: pushed };
+      }
+      return { kind: 'locked', lock };
+    }
     rollbackLock(writer, primary, lock);
     return { kind: 'rolledBack', reason: 'ttlExpired' };
   }

@@ -6188,6 +6188,9 @@ export namespace cairn {
             /** CheckTxnStatusRequest currentTs. */
             currentTs: Uint8Array;
 
+            /** CheckTxnStatusRequest callerStartTs. */
+            callerStartTs: Uint8Array;
+
             /**
              * Creates a new CheckTxnStatusRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -6238,6 +6241,9 @@ export namespace cairn {
 
                 /** CheckTxnStatusRequest currentTs */
                 currentTs?: (Uint8Array|null);
+
+                /** CheckTxnStatusRequest callerStartTs */
+                callerStartTs?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

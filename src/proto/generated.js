@@ -8214,6 +8214,7 @@ export const cairn = $root.cairn = (() => {
             CheckTxnStatusRequest.prototype.primaryKey = $util.newBuffer([]);
             CheckTxnStatusRequest.prototype.lockTs = $util.newBuffer([]);
             CheckTxnStatusRequest.prototype.currentTs = $util.newBuffer([]);
+            CheckTxnStatusRequest.prototype.callerStartTs = $util.newBuffer([]);
 
             CheckTxnStatusRequest.create = function(properties) {
                 return new CheckTxnStatusRequest(properties);
@@ -8234,6 +8235,8 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(26).bytes(m.lockTs);
                 if (m.currentTs != null && $Object.hasOwnProperty.call(m, "currentTs") && m.currentTs.length)
                     w.uint32(34).bytes(m.currentTs);
+                if (m.callerStartTs != null && $Object.hasOwnProperty.call(m, "callerStartTs") && m.callerStartTs.length)
+                    w.uint32(42).bytes(m.callerStartTs);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -8298,6 +8301,15 @@ export const cairn = $root.cairn = (() => {
                                 m.currentTs = v;
                             else
                                 delete m.currentTs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.callerStartTs = v;
+                            else
+                                delete m.callerStartTs;
                             continue;
                         }
                     }

@@ -265,8 +265,13 @@ export class TxnService {
           }
           return errors;
         },
-        async (errors, _writer, peer) => {
+        async (errors, writer, peer) => {
           if (!tryOnePc || errors.length > 0) return undefined;
+          // A key locked by an earlier attempt of this transaction (whose one-phase commit fell
+          // back to locks) keeps the two-phase path: committing around its lock would leave the
+          // lock behind, and a resolver could later roll back what was committed.
+          const newLocks = writer.modifies.filter((m) => m.op === 'put' && m.tag === RecordTag.Lock).length;
+          if (newLocks !== mutations.length) return undefined;
           // Everything checked out: commit right away instead of locking.
           committing = this.registerCommitting(peer.groupId, keys);
           let ts: bigint;
@@ -289,7 +294,14 @@ export class TxnService {
         },
       );
       if ('regionError' in outcome) return { regionError: outcome.regionError };
-      if (outcome.result.length > 0) return { errors: outcome.result.map(toWireKeyError) };
+      const errors = outcome.result;
+      if (errors.length > 0) {
+        // A retry of a one-phase commit that was applied although its answer was lost meets its
+        // own commit on every key: report that commit.
+        const own = ownCommit(errors, startTs, mutations.length);
+        if (req.tryOnePc === true && own !== undefined) return { onePcCommitTs: encodeTs(own) };
+        return { errors: errors.map(toWireKeyError) };
+      }
       return onePcCommitTs > 0n ? { onePcCommitTs: encodeTs(onePcCommitTs) } : {};
     } finally {
       committing?.finish();
@@ -359,7 +371,8 @@ export class TxnService {
     const primary = nonEmptyKey(req.primaryKey);
     const lockTs = decodeTs(req.lockTs);
     const currentTs = decodeTs(req.currentTs);
-    const outcome = await this.write(req.context, [primary], (writer) => checkTxnStatus(this.reader, writer, primary, lockTs, currentTs));
+    const callerStartTs = decodeTs(req.callerStartTs);
+    const outcome = await this.write(req.context, [primary], (writer) => checkTxnStatus(this.reader, writer, primary, lockTs, currentTs, callerStartTs));
     if ('regionError' in outcome) return { regionError: outcome.regionError };
     const status = outcome.result;
     switch (status.kind) {
@@ -463,6 +476,18 @@ export class TxnService {
 }
 
 // ---- conversions ----
+
+/** The commit ts when every key reports this transaction's own commit there. */
+function ownCommit(errors: readonly KeyError[], startTs: bigint, keys: number): bigint | undefined {
+  if (errors.length !== keys) return undefined;
+  let commitTs: bigint | undefined;
+  for (const e of errors) {
+    if (e.kind !== 'committed' || e.startTs !== startTs) return undefined;
+    if (commitTs !== undefined && commitTs !== e.commitTs) return undefined;
+    commitTs = e.commitTs;
+  }
+  return commitTs;
+}
 
 function maxTs(...values: bigint[]): bigint {
   return values.reduce((a, b) => (a > b ? a : b));

@@ -20,7 +20,9 @@ export type ResolveOutcome =
   /** The lock is gone (committed or rolled back); the reader may retry at once. */
   | { readonly kind: 'resolved'; readonly committedAt: bigint | undefined }
   /** Its transaction is alive: wait and retry. */
-  | { readonly kind: 'alive'; readonly ttlMs: number };
+  | { readonly kind: 'alive'; readonly ttlMs: number }
+  /** Its transaction is alive but will commit after the reader's timestamp: read past the lock. */
+  | { readonly kind: 'pushed' };
 
 export function lockFromWire(info: kvpb.ILockInfo): LockRef {
   return { key: info.key ?? new Uint8Array(0), primary: info.primary ?? new Uint8Array(0), lockTs: decodeTs(info.lockTs) };
@@ -32,12 +34,15 @@ export class LockResolver {
 
   constructor(private readonly timestamp: () => Promise<bigint>) {}
 
-  /** Resolves one lock met by a reader or writer. */
-  async resolve(scope: RegionScope, lock: LockRef): Promise<ResolveOutcome> {
+  /**
+   * Resolves one lock met by a writer, or by a reader at `readerTs` (then a live transaction is
+   * pushed past the reader rather than waited for).
+   */
+  async resolve(scope: RegionScope, lock: LockRef, readerTs = 0n): Promise<ResolveOutcome> {
     let commitTs = this.outcomes.get(lock.lockTs);
     if (commitTs === undefined) {
-      const status = await this.checkStatus(scope, lock);
-      if (status.kind === 'alive') return status;
+      const status = await this.checkStatus(scope, lock, readerTs);
+      if (status.kind === 'alive') return readerTs > 0n && status.minCommitTs > readerTs ? { kind: 'pushed' } : { kind: 'alive', ttlMs: status.ttlMs };
       commitTs = status.commitTs;
       this.remember(lock.lockTs, commitTs);
     }
@@ -50,18 +55,24 @@ export class LockResolver {
     this.outcomes.set(lockTs, commitTs);
   }
 
-  private async checkStatus(scope: RegionScope, lock: LockRef): Promise<{ kind: 'alive'; ttlMs: number } | { kind: 'done'; commitTs: bigint }> {
+  private async checkStatus(scope: RegionScope, lock: LockRef, readerTs: bigint): Promise<{ kind: 'alive'; ttlMs: number; minCommitTs: bigint } | { kind: 'done'; commitTs: bigint }> {
     const currentTs = await this.timestamp();
     for (;;) {
       const entry = await scope.locate(lock.primary);
       const response = await scope.request(entry, 'checkTxnStatus', (context) => ({
-        checkTxnStatus: { context, primaryKey: lock.primary, lockTs: encodeTs(lock.lockTs), currentTs: encodeTs(currentTs) },
+        checkTxnStatus: {
+          context,
+          primaryKey: lock.primary,
+          lockTs: encodeTs(lock.lockTs),
+          currentTs: encodeTs(currentTs),
+          callerStartTs: readerTs > 0n ? encodeTs(readerTs) : undefined,
+        },
       }));
       if (response === REGROUP) continue;
       if (response.error) throw new ProtocolError('CheckTxnStatus', response.error.message ?? 'key error');
       switch (response.status ?? kvpb.TxnStatusKind.TXN_LOCKED) {
         case kvpb.TxnStatusKind.TXN_LOCKED:
-          return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0) };
+          return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0), minCommitTs: decodeTs(response.lock?.minCommitTs) };
         case kvpb.TxnStatusKind.TXN_COMMITTED:
           return { kind: 'done', commitTs: decodeTs(response.commitTs) };
         default:

@@ -207,7 +207,7 @@ export class Snapshot {
   /** A lock: resolve it (or wait for its owner); anything else ends the read. */
   protected async handleReadError(scope: RegionScope, error: kvpb.IKeyError): Promise<void> {
     if (error.locked) {
-      await resolveOrWait(this.client, scope, lockFromWire(error.locked), (lock, committedAt) => {
+      await resolveOrWait(this.client, scope, lockFromWire(error.locked), this.ts, (lock, committedAt) => {
         if (committedAt === undefined || committedAt > this.ts) this.resolved.add(lock.lockTs);
       });
       return;
@@ -217,10 +217,21 @@ export class Snapshot {
   }
 }
 
-async function resolveOrWait(client: TxnClient, scope: RegionScope, lock: LockRef, onResolved: (lock: LockRef, committedAt: bigint | undefined) => void): Promise<void> {
-  const outcome = await client.resolver.resolve(scope, lock);
+async function resolveOrWait(
+  client: TxnClient,
+  scope: RegionScope,
+  lock: LockRef,
+  readerTs: bigint,
+  onResolved: (lock: LockRef, committedAt: bigint | undefined) => void,
+): Promise<void> {
+  const outcome = await client.resolver.resolve(scope, lock, readerTs);
   if (outcome.kind === 'resolved') {
     onResolved(lock, outcome.committedAt);
+    return;
+  }
+  if (outcome.kind === 'pushed') {
+    // It will commit after the reader's timestamp: for this reader it is as if rolled back.
+    onResolved(lock, undefined);
     return;
   }
   await scope.backoff('TxnLockWait', `key ${Buffer.from(lock.key).toString('hex')} is locked by live transaction ${lock.lockTs} (ttl ${outcome.ttlMs} ms)`);
@@ -416,11 +427,15 @@ export class Transaction extends Snapshot {
         throw new WriteConflictError(e.conflict.key ?? EMPTY_KEY, this.ts, decodeTs(e.conflict.conflictCommitTs), e.message ?? '');
       }
       if (e.alreadyExists) throw new KeyExistsError(e.alreadyExists.key ?? EMPTY_KEY);
+      if (e.alreadyCommitted) {
+        // Only a lost answer to a one-phase commit leads here; the store answers that with its ts.
+        throw new ProtocolError('Prewrite', `transaction already committed: ${e.message}`);
+      }
       if (e.txnTooOld) throw new TxnTooOldError(e.message ?? 'transaction too old');
       if (!e.locked) throw new ProtocolError('Prewrite', e.message ?? 'unexpected key error');
     }
     // Only locks of other transactions: resolve them (or wait for their owners), then retry.
-    for (const e of errors) await resolveOrWait(this.client, scope, lockFromWire(e.locked!), () => {});
+    for (const e of errors) await resolveOrWait(this.client, scope, lockFromWire(e.locked!), 0n, () => {});
   }
 
   private async commitPrimary(primary: Uint8Array): Promise<bigint> {
