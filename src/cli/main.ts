@@ -36,6 +36,7 @@ interface StartOptions {
   raftTickInterval: string;
   raftElectionTicks: string;
   storeDownTimeout: string;
+  gcTtl: string;
   regionSplitSize: string;
   regionSplitKeys: string;
   raftLogGcThreshold: string;
@@ -56,6 +57,8 @@ async function startCommand(opts: StartOptions): Promise<void> {
   }
   const logger = jsonLogger(parseLogLevel(opts.logLevel), { node: advertise });
   const tickMs = parseDurationMs('raft-tick-interval', opts.raftTickInterval);
+  const gcTtlMs = parseDurationMs('gc-ttl', opts.gcTtl);
+  if (gcTtlMs < 1_000) throw new UsageError('--gc-ttl must be at least 1s');
   const electionTicks = parsePositiveInt('raft-election-ticks', opts.raftElectionTicks);
   if (electionTicks < 3) throw new UsageError('--raft-election-ticks must be at least 3');
   const node = await Node.start({
@@ -68,8 +71,10 @@ async function startCommand(opts: StartOptions): Promise<void> {
       raft: { tickIntervalMs: tickMs, electionTicks, heartbeatTicks: Math.max(1, Math.floor(electionTicks / 5)) },
       split: { maxSizeBytes: parseBytes('region-split-size', opts.regionSplitSize), maxKeys: parsePositiveInt('region-split-keys', opts.regionSplitKeys) },
       logGc: { thresholdEntries: parsePositiveInt('raft-log-gc-threshold', opts.raftLogGcThreshold) },
+      // A round every tenth of the TTL, between 1 s and 1 min.
+      mvccGc: { intervalMs: Math.min(60_000, Math.max(1_000, Math.floor(gcTtlMs / 10))) },
     },
-    pd: { storeDownTimeoutMs: parseDurationMs('store-down-timeout', opts.storeDownTimeout) },
+    pd: { storeDownTimeoutMs: parseDurationMs('store-down-timeout', opts.storeDownTimeout), gcTtlMs },
     logger,
   });
   let stopping = false;
@@ -166,6 +171,7 @@ export function buildProgram(): Command {
     .option('--store-down-timeout <duration>', 'a store silent this long has its replicas replaced', '5m')
     .option('--region-split-size <bytes>', 'split a Region once its data passes this size', '64MiB')
     .option('--region-split-keys <n>', 'split a Region once it holds this many keys', '640000')
+    .option('--gc-ttl <duration>', 'keep MVCC versions this long before garbage collection may remove them', '10m')
     .option('--raft-log-gc-threshold <n>', 'compact a Region\'s Raft log once it holds this many applied entries', '2048')
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').default('info'))
     .action((opts: StartOptions) => startCommand(opts));

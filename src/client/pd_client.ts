@@ -244,8 +244,10 @@ export class PdClient {
     await this.call('PutStore', PdService.putStore, (header) => ({ header, store }), options);
   }
 
-  async storeHeartbeat(stats: pdpb.IStoreStats, options?: PdCallOptions): Promise<void> {
-    await this.call('StoreHeartbeat', PdService.storeHeartbeat, (header) => ({ header, stats }), options);
+  /** Reports a store's statistics; answers the garbage-collection safe point PD set. */
+  async storeHeartbeat(stats: pdpb.IStoreStats, options?: PdCallOptions): Promise<{ gcSafePoint: Timestamp }> {
+    const response = await this.call('StoreHeartbeat', PdService.storeHeartbeat, (header) => ({ header, stats }), options);
+    return { gcSafePoint: { physical: u64(response.gcSafePoint?.physical), logical: u64(response.gcSafePoint?.logical) } };
   }
 
   async askSplit(region: metapb.IRegion, options?: PdCallOptions): Promise<SplitIds> {

@@ -55,7 +55,8 @@ export type KeyError =
   | { readonly kind: 'committed'; readonly key: Uint8Array; readonly startTs: bigint; readonly commitTs: bigint }
   | { readonly kind: 'commitTsExpired'; readonly key: Uint8Array; readonly commitTs: bigint; readonly minCommitTs: bigint }
   | { readonly kind: 'txnNotFound'; readonly key: Uint8Array; readonly startTs: bigint }
-  | { readonly kind: 'alreadyExists'; readonly key: Uint8Array };
+  | { readonly kind: 'alreadyExists'; readonly key: Uint8Array }
+  | { readonly kind: 'tooOld'; readonly key: Uint8Array; readonly startTs: bigint; readonly safePoint: bigint };
 
 export function describeKeyError(e: KeyError): string {
   const key = Buffer.from(e.key).toString('hex');
@@ -74,6 +75,8 @@ export function describeKeyError(e: KeyError): string {
       return `transaction ${e.startTs} has no lock on its primary ${key}`;
     case 'alreadyExists':
       return `key ${key} already exists`;
+    case 'tooOld':
+      return `timestamp ${e.startTs} is below the garbage-collection safe point ${e.safePoint}: the transaction is too old`;
   }
 }
 

@@ -20,6 +20,8 @@ export interface PdServerOptions {
   readonly regionsPerPatrol: number;
   /** Operators running at once, over all Regions. */
   readonly maxOperators: number;
+  /** MVCC versions older than this are garbage-collected: the safe point is now minus this. */
+  readonly gcTtlMs: number;
 }
 
 export const DEFAULT_PD_OPTIONS: PdServerOptions = {
@@ -32,6 +34,7 @@ export const DEFAULT_PD_OPTIONS: PdServerOptions = {
   maxOperatorsPerPatrol: 16,
   regionsPerPatrol: 4_096,
   maxOperators: 4_096,
+  gcTtlMs: 10 * 60_000,
 };
 
 const BOUNDS: { readonly [K in keyof PdServerOptions]: readonly [min: number, max: number] } = {
@@ -44,6 +47,7 @@ const BOUNDS: { readonly [K in keyof PdServerOptions]: readonly [min: number, ma
   maxOperatorsPerPatrol: [1, 10_000],
   regionsPerPatrol: [1, 1_000_000],
   maxOperators: [1, 100_000],
+  gcTtlMs: [1_000, 365 * 24 * 3_600_000],
 };
 
 /** Fills in defaults and checks every bound; throws RangeError naming the offending option. */

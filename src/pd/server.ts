@@ -317,12 +317,16 @@ export class PdServer {
     throw rejection(outcome);
   }
 
-  async storeHeartbeat(stats: pdpb.IStoreStats | null | undefined): Promise<void> {
+  /** Records a store's heartbeat; answers the garbage-collection safe point (physical ms). */
+  async storeHeartbeat(stats: pdpb.IStoreStats | null | undefined): Promise<{ gcSafePointMs: number }> {
     await this.ensureServing();
-    const verdict = this.cluster.storeHeartbeat(stats, this.clock());
+    const now = this.clock();
+    const verdict = this.cluster.storeHeartbeat(stats, now);
     switch (verdict.kind) {
       case 'accepted':
-        return;
+        // Stores only ever raise a Region's safe point, so a new leader with a slower clock
+        // cannot move it back.
+        return { gcSafePointMs: Math.max(0, now - this.options.gcTtlMs) };
       case 'invalid':
         throw new InvalidArgumentError(verdict.detail);
       case 'unknown-store':

@@ -99,8 +99,8 @@ export function pdGrpcImplementation(server: PdServer): UntypedServiceImplementa
       return {};
     }),
     storeHeartbeat: unary(server, 'bootstrapped', async (request: pdpb.IStoreHeartbeatRequest) => {
-      await server.storeHeartbeat(request.stats);
-      return {};
+      const { gcSafePointMs } = await server.storeHeartbeat(request.stats);
+      return { gcSafePoint: { physical: gcSafePointMs, logical: 0 } };
     }),
     regionHeartbeat: (call) => serveRegionHeartbeats(server, call),
     askSplit: unary(server, 'bootstrapped', async (request: pdpb.IAskSplitRequest) => server.askSplit(request.region)),

@@ -1965,6 +1965,9 @@ export namespace cairn {
             /** RaftCommand admin. */
             admin?: (cairn.raftcmd.AdminCommand.$Properties|null);
 
+            /** RaftCommand gcSafePoint. */
+            gcSafePoint: Uint8Array;
+
             /**
              * Creates a new RaftCommand instance using the specified properties.
              * @param [properties] Properties to set
@@ -2013,6 +2016,9 @@ export namespace cairn {
                 /** RaftCommand admin */
                 admin?: (cairn.raftcmd.AdminCommand.$Properties|null);
 
+                /** RaftCommand gcSafePoint */
+                gcSafePoint?: (Uint8Array|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2022,6 +2028,7 @@ export namespace cairn {
               header?: cairn.raftcmd.CommandHeader.$Shape|null;
               writes?: cairn.raftcmd.WriteCommand.$Shape[]|null;
               admin?: cairn.raftcmd.AdminCommand.$Shape|null;
+              gcSafePoint?: Uint8Array|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -2220,6 +2227,9 @@ export namespace cairn {
             /** ApplyState appliedTerm. */
             appliedTerm: number;
 
+            /** ApplyState gcSafePoint. */
+            gcSafePoint: Uint8Array;
+
             /**
              * Creates a new ApplyState instance using the specified properties.
              * @param [properties] Properties to set
@@ -2265,6 +2275,9 @@ export namespace cairn {
                 /** ApplyState appliedTerm */
                 appliedTerm?: (number|null);
 
+                /** ApplyState gcSafePoint */
+                gcSafePoint?: (Uint8Array|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2297,6 +2310,9 @@ export namespace cairn {
 
             /** SnapshotData pairs. */
             pairs: cairn.raftcmd.SnapshotPair.$Properties[];
+
+            /** SnapshotData gcSafePoint. */
+            gcSafePoint: Uint8Array;
 
             /**
              * Creates a new SnapshotData instance using the specified properties.
@@ -2342,6 +2358,9 @@ export namespace cairn {
 
                 /** SnapshotData pairs */
                 pairs?: (cairn.raftcmd.SnapshotPair.$Properties[]|null);
+
+                /** SnapshotData gcSafePoint */
+                gcSafePoint?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -9734,6 +9753,9 @@ export namespace cairn {
             /** StoreHeartbeatResponse header. */
             header?: (cairn.pd.ResponseHeader.$Properties|null);
 
+            /** StoreHeartbeatResponse gcSafePoint. */
+            gcSafePoint?: (cairn.pd.Timestamp.$Properties|null);
+
             /**
              * Creates a new StoreHeartbeatResponse instance using the specified properties.
              * @param [properties] Properties to set
@@ -9775,6 +9797,9 @@ export namespace cairn {
 
                 /** StoreHeartbeatResponse header */
                 header?: (cairn.pd.ResponseHeader.$Properties|null);
+
+                /** StoreHeartbeatResponse gcSafePoint */
+                gcSafePoint?: (cairn.pd.Timestamp.$Properties|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2642,6 +2642,7 @@ export const cairn = $root.cairn = (() => {
             RaftCommand.prototype.header = null;
             RaftCommand.prototype.writes = $util.emptyArray;
             RaftCommand.prototype.admin = null;
+            RaftCommand.prototype.gcSafePoint = $util.newBuffer([]);
 
             RaftCommand.create = function(properties) {
                 return new RaftCommand(properties);
@@ -2662,6 +2663,8 @@ export const cairn = $root.cairn = (() => {
                 }
                 if (m.admin != null && $Object.hasOwnProperty.call(m, "admin"))
                     $root.cairn.raftcmd.AdminCommand.encode(m.admin, w.uint32(26).fork(), q + 1).ldelim();
+                if (m.gcSafePoint != null && $Object.hasOwnProperty.call(m, "gcSafePoint") && m.gcSafePoint.length)
+                    w.uint32(34).bytes(m.gcSafePoint);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2713,6 +2716,15 @@ export const cairn = $root.cairn = (() => {
                             if (u !== 2)
                                 break;
                             m.admin = $root.cairn.raftcmd.AdminCommand.decode(r, r.size(), $undefined, q + 1, m.admin);
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.gcSafePoint = v;
+                            else
+                                delete m.gcSafePoint;
                             continue;
                         }
                     }
@@ -2964,6 +2976,7 @@ export const cairn = $root.cairn = (() => {
 
             ApplyState.prototype.appliedIndex = 0;
             ApplyState.prototype.appliedTerm = 0;
+            ApplyState.prototype.gcSafePoint = $util.newBuffer([]);
 
             ApplyState.create = function(properties) {
                 return new ApplyState(properties);
@@ -2980,6 +2993,8 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(8).uint64(m.appliedIndex);
                 if (m.appliedTerm != null && $Object.hasOwnProperty.call(m, "appliedTerm") && (typeof m.appliedTerm === "object" ? m.appliedTerm.low || m.appliedTerm.high : m.appliedTerm !== 0))
                     w.uint32(16).uint64(m.appliedTerm);
+                if (m.gcSafePoint != null && $Object.hasOwnProperty.call(m, "gcSafePoint") && m.gcSafePoint.length)
+                    w.uint32(26).bytes(m.gcSafePoint);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3031,6 +3046,15 @@ export const cairn = $root.cairn = (() => {
                                 delete m.appliedTerm;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.gcSafePoint = v;
+                            else
+                                delete m.gcSafePoint;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -3069,6 +3093,7 @@ export const cairn = $root.cairn = (() => {
 
             SnapshotData.prototype.region = null;
             SnapshotData.prototype.pairs = $util.emptyArray;
+            SnapshotData.prototype.gcSafePoint = $util.newBuffer([]);
 
             SnapshotData.create = function(properties) {
                 return new SnapshotData(properties);
@@ -3087,6 +3112,8 @@ export const cairn = $root.cairn = (() => {
                     for (var i = 0; i < m.pairs.length; ++i)
                         $root.cairn.raftcmd.SnapshotPair.encode(m.pairs[i], w.uint32(18).fork(), q + 1).ldelim();
                 }
+                if (m.gcSafePoint != null && $Object.hasOwnProperty.call(m, "gcSafePoint") && m.gcSafePoint.length)
+                    w.uint32(26).bytes(m.gcSafePoint);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -3132,6 +3159,15 @@ export const cairn = $root.cairn = (() => {
                             if (!(m.pairs && m.pairs.length))
                                 m.pairs = [];
                             m.pairs.push($root.cairn.raftcmd.SnapshotPair.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.gcSafePoint = v;
+                            else
+                                delete m.gcSafePoint;
                             continue;
                         }
                     }
@@ -12760,6 +12796,7 @@ export const cairn = $root.cairn = (() => {
             };
 
             StoreHeartbeatResponse.prototype.header = null;
+            StoreHeartbeatResponse.prototype.gcSafePoint = null;
 
             StoreHeartbeatResponse.create = function(properties) {
                 return new StoreHeartbeatResponse(properties);
@@ -12774,6 +12811,8 @@ export const cairn = $root.cairn = (() => {
                     throw $Error("max depth exceeded");
                 if (m.header != null && $Object.hasOwnProperty.call(m, "header"))
                     $root.cairn.pd.ResponseHeader.encode(m.header, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.gcSafePoint != null && $Object.hasOwnProperty.call(m, "gcSafePoint"))
+                    $root.cairn.pd.Timestamp.encode(m.gcSafePoint, w.uint32(18).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -12811,6 +12850,12 @@ export const cairn = $root.cairn = (() => {
                             if (u !== 2)
                                 break;
                             m.header = $root.cairn.pd.ResponseHeader.decode(r, r.size(), $undefined, q + 1, m.header);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.gcSafePoint = $root.cairn.pd.Timestamp.decode(r, r.size(), $undefined, q + 1, m.gcSafePoint);
                             continue;
                         }
                     }

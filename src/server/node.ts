@@ -452,8 +452,9 @@ export class Node {
       },
       reportSplit: (left, right) => this.pdClient.reportSplit(left, right),
       storeHeartbeat: async (stats) => {
-        await this.pdClient.storeHeartbeat({ ...stats, startTimeMs: this.startedAtMs }, { timeoutMs: 5_000 });
+        const { gcSafePoint } = await this.pdClient.storeHeartbeat({ ...stats, startTimeMs: this.startedAtMs }, { timeoutMs: 5_000 });
         this.lastPdContactMs = Date.now();
+        return { gcSafePoint: composeTs(gcSafePoint.physical, gcSafePoint.logical) };
       },
       timestamp: async () => {
         const ts = await this.pdClient.getTimestamp({ timeoutMs: 5_000 });
@@ -568,6 +569,7 @@ export class Node {
     if (this.pdLeaderWatch) clearInterval(this.pdLeaderWatch);
     this.log.info('node stopping');
     this.heartbeatStream?.close();
+    this.kv?.txn.stop();
     this.pdServer?.stop();
     // Calls in flight get a moment to finish; the long-lived streams of other nodes would keep a
     // graceful shutdown waiting for ever, so they are cut after it.

@@ -113,6 +113,21 @@ export function applyRegionEntries(store: Store, batch: WriteBatch, peer: Peer, 
       }
       continue;
     }
+    if (cmd.gcSafePoint && cmd.gcSafePoint.byteLength > 0) {
+      // Region-wide, not tied to a key range: applies whatever the version (and never lowers it).
+      let safePoint: bigint;
+      try {
+        safePoint = decodeTs(cmd.gcSafePoint);
+      } catch {
+        settle.push(() => peer.settleProposal(e.index, e.term, { kind: 'regionError', error: { message: 'malformed gc safe point' } }));
+        continue;
+      }
+      if (safePoint > peer.gcSafePoint) peer.gcSafePoint = safePoint;
+      if (cmd.writes.length === 0) {
+        settle.push(() => peer.settleProposal(e.index, e.term, { kind: 'applied', result: undefined }));
+        continue;
+      }
+    }
     // A write proposed against another key range (a split came in between) must not land here:
     // its keys may now belong to another Region.
     if (proposed.version !== current.version) {
@@ -252,7 +267,7 @@ function applySplit(
   store.stageRegionState(batch, left);
   const self = peers.findIndex((p) => p.id === peer.peerId);
   const rightPeerId = newPeerIds[self] ?? 0;
-  const rightPeer = store.prepareSplitPeer(batch, right, rightPeerId);
+  const rightPeer = store.prepareSplitPeer(batch, right, rightPeerId, peer.gcSafePoint);
   store.logger.info('applied a split', { left: describeRegion(left), right: describeRegion(right) });
   return { kind: 'ok', split: { left, right, rightPeerId, rightPeer } };
 }

@@ -46,8 +46,16 @@ export interface StoreLimits {
   maxSnapshotBytes: number;
 }
 
+export interface MvccGcOptions {
+  /** Least time between two garbage-collection rounds over the store's leader Regions. */
+  intervalMs: number;
+  /** User keys cleaned per replicated command. */
+  keysPerCommand: number;
+}
+
 export interface StoreTuning {
   raft: RaftTuning;
+  mvccGc: MvccGcOptions;
   split: SplitOptions;
   logGc: LogGcOptions;
   hibernate: HibernateOptions;
@@ -68,6 +76,7 @@ export const DEFAULT_TUNING: StoreTuning = {
     maxUncommittedEntriesSize: 64 << 20,
   },
   split: { maxSizeBytes: 64 << 20, maxKeys: 640_000 },
+  mvccGc: { intervalMs: 60_000, keysPerCommand: 256 },
   logGc: { thresholdEntries: 2048, keepEntries: 128 },
   hibernate: { enabled: true, idleTicks: 20 },
   limits: {
@@ -88,6 +97,7 @@ export function resolveTuning(overrides: DeepPartial<StoreTuning> = {}): StoreTu
   return {
     raft: { ...DEFAULT_TUNING.raft, ...overrides.raft },
     split: { ...DEFAULT_TUNING.split, ...overrides.split },
+    mvccGc: { ...DEFAULT_TUNING.mvccGc, ...overrides.mvccGc },
     logGc: { ...DEFAULT_TUNING.logGc, ...overrides.logGc },
     hibernate: { ...DEFAULT_TUNING.hibernate, ...overrides.hibernate },
     limits: { ...DEFAULT_TUNING.limits, ...overrides.limits },

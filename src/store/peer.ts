@@ -68,6 +68,8 @@ export class Peer {
   private readSeq = 0;
   appliedIndex: number;
   appliedTerm: number;
+  /** Reads below this timestamp are refused: garbage collection may have removed what they need. Replicated (Raft command), persisted with the apply state. */
+  gcSafePoint = 0n;
   generatedSnapshot: Snapshot | undefined = undefined;
   snapshotRequested = false;
   snapshotGenerating = false;

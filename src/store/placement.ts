@@ -10,7 +10,8 @@ export interface PlacementClient {
   /** New ids for the right half of a split of `region`. */
   askSplit(region: metapb.IRegion): Promise<{ newRegionId: number; newPeerIds: number[] }>;
   reportSplit(left: metapb.IRegion, right: metapb.IRegion): Promise<void>;
-  storeHeartbeat(stats: pdpb.IStoreStats): Promise<void>;
+  /** Reports the store's statistics; resolves with the garbage-collection safe point. */
+  storeHeartbeat(stats: pdpb.IStoreStats): Promise<{ gcSafePoint: bigint }>;
   /** A fresh timestamp from the oracle (ts = physical_ms << 18 | logical). */
   timestamp(): Promise<bigint>;
 }

@@ -28,8 +28,14 @@ export class RegionTasks {
   private readonly hibernateNotices = new Set<Peer>();
   private readonly deletingRanges: Array<{ start: Uint8Array; end: Uint8Array }> = [];
   private splitsInFlight = 0;
+  private readonly safePointListeners: Array<(safePoint: bigint) => void> = [];
 
   constructor(private readonly store: Store) {}
+
+  /** Called with the garbage-collection safe point of every store heartbeat's answer. */
+  onGcSafePoint(listener: (safePoint: bigint) => void): void {
+    this.safePointListeners.push(listener);
+  }
 
   /** The placement driver, once the store is attached to one. */
   get placementClient(): PlacementClient | undefined {
@@ -152,6 +158,9 @@ export class RegionTasks {
         regionCount: status.regions,
         leaderCount: status.leaders,
         startTimeMs: 0,
+      })
+      .then(({ gcSafePoint }) => {
+        for (const listener of this.safePointListeners) listener(gcSafePoint);
       })
       .catch((err: unknown) => {
         this.store.logger.debug('store heartbeat failed', { error: err instanceof Error ? err.message : String(err) });

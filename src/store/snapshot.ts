@@ -4,6 +4,7 @@
 // while later iterations keep applying.
 import { raftcmdpb, type metapb } from '../proto/index.js';
 import type { LevelDb } from '../storage/write_batch.js';
+import { encodeTs } from '../kv/records.js';
 import { compareBytes } from './region.js';
 
 /** An engine key range [gte, lt). */
@@ -34,6 +35,7 @@ export async function collectSnapshotData(
   iterator: EngineIterator,
   region: metapb.IRegion,
   maxBytes: number,
+  gcSafePoint: bigint,
 ): Promise<Uint8Array> {
   const pairs: raftcmdpb.ISnapshotPair[] = [];
   let bytes = 0;
@@ -50,7 +52,7 @@ export async function collectSnapshotData(
   } finally {
     await iterator.close();
   }
-  return raftcmdpb.SnapshotData.encode({ region, pairs }).finish();
+  return raftcmdpb.SnapshotData.encode({ region, pairs, ...(gcSafePoint > 0n ? { gcSafePoint: encodeTs(gcSafePoint) } : {}) }).finish();
 }
 
 /** Decodes snapshot data, checking that every key lies in `range` and keys ascend. */

@@ -36,6 +36,7 @@ import { LevelRaftStorage } from '../storage/level_raft_storage.js';
 import { RAFT_INIT_INDEX, RAFT_INIT_TERM, bootstrapUpdate, type RaftPersistUpdate } from '../storage/raft_log_store.js';
 import type { WriteBatch } from '../storage/write_batch.js';
 import { userRange } from '../kv/keys.js';
+import { decodeTs, encodeTs } from '../kv/records.js';
 import { applyRegionEntries, type ApplyEffects } from './apply.js';
 import type { StoreResolver } from './placement.js';
 import { Peer, type ProposalOutcome } from './peer.js';
@@ -219,16 +220,17 @@ export class Store {
       const storage = await LevelRaftStorage.open(this.engine, id);
       const apply = await this.readApplyState(id);
       const peer = new Peer(id, Number(self.id), region, storage, this.raftConfig(), apply.index, apply.term);
+      peer.gcSafePoint = apply.gcSafePoint;
       this.peers.set(id, peer);
     }
     this.logger.info('store recovered', { storeId: this.storeId, regions: this.peers.size, tombstones: this.tombstones.size });
   }
 
-  private async readApplyState(groupId: number): Promise<{ index: number; term: number }> {
+  private async readApplyState(groupId: number): Promise<{ index: number; term: number; gcSafePoint: bigint }> {
     const raw = await this.engine.db.get(regionApplyStateKey(groupId));
-    if (raw === undefined) return { index: RAFT_INIT_INDEX, term: RAFT_INIT_TERM };
+    if (raw === undefined) return { index: RAFT_INIT_INDEX, term: RAFT_INIT_TERM, gcSafePoint: 0n };
     const s = raftcmdpb.ApplyState.decode(raw);
-    return { index: Number(s.appliedIndex ?? 0), term: Number(s.appliedTerm ?? 0) };
+    return { index: Number(s.appliedIndex ?? 0), term: Number(s.appliedTerm ?? 0), gcSafePoint: decodeTs(s.gcSafePoint) };
   }
 
   // ---- Groups --------------------------------------------------------------------------------------
@@ -700,10 +702,12 @@ export class Store {
       peer.region = region;
       this.stageRegionState(batch, region);
     }
-    this.stageApplyState(batch, peer.groupId, snapshot.meta.index, snapshot.meta.term);
+    const gcSafePoint = decodeTs(data.gcSafePoint);
+    this.stageApplyState(batch, peer.groupId, snapshot.meta.index, snapshot.meta.term, gcSafePoint);
     batch.onCommitted(() => {
       peer.appliedIndex = snapshot.meta.index;
       peer.appliedTerm = snapshot.meta.term;
+      peer.gcSafePoint = gcSafePoint;
       peer.generatedSnapshot = undefined;
       if (peer.isSystem) this.systemGroup!.options.stateMachine.reload(pairs);
       this.logger.info('applied a snapshot', { group: peer.groupId, index: snapshot.meta.index, keys: pairs.length });
@@ -715,7 +719,7 @@ export class Store {
     if (peer.isSystem) fx = this.applySystemEntries(batch, peer, entries);
     else fx = applyRegionEntries(this, batch, peer, entries);
     const last = entries[entries.length - 1]!;
-    this.stageApplyState(batch, peer.groupId, last.index, last.term);
+    this.stageApplyState(batch, peer.groupId, last.index, last.term, peer.gcSafePoint);
     return fx;
   }
 
@@ -790,8 +794,10 @@ export class Store {
     batch.put(regionStateKey(id), raftcmdpb.RegionLocalState.encode({ region, state }).finish());
   }
 
-  stageApplyState(batch: WriteBatch, groupId: number, index: number, term: number): void {
-    batch.put(regionApplyStateKey(groupId), raftcmdpb.ApplyState.encode({ appliedIndex: index, appliedTerm: term }).finish());
+  stageApplyState(batch: WriteBatch, groupId: number, index: number, term: number, gcSafePoint = 0n): void {
+    const state: raftcmdpb.IApplyState = { appliedIndex: index, appliedTerm: term };
+    if (gcSafePoint > 0n) state.gcSafePoint = encodeTs(gcSafePoint);
+    batch.put(regionApplyStateKey(groupId), raftcmdpb.ApplyState.encode(state).finish());
   }
 
   stageTombstone(batch: WriteBatch, region: Region, peerId: number): void {
@@ -860,7 +866,7 @@ export class Store {
     const confState = peer.raft.status().config;
     const region = peer.region;
     const iterator = openSnapshotIterator(this.engine.db, this.rangeOf(peer));
-    collectSnapshotData(iterator, peer.isSystem ? { id: 0 } : region, this.tuning.limits.maxSnapshotBytes)
+    collectSnapshotData(iterator, peer.isSystem ? { id: 0 } : region, this.tuning.limits.maxSnapshotBytes, peer.gcSafePoint)
       .then((data) => {
         peer.generatedSnapshot = { meta: { index, term, confState }, data };
         this.logger.info('generated a snapshot', { group: peer.groupId, index, bytes: data.byteLength });
@@ -878,7 +884,7 @@ export class Store {
    * batch and returns it, not yet registered (see adoptSplitPeer). Undefined when an initialised
    * peer of that Region is here already.
    */
-  prepareSplitPeer(batch: WriteBatch, region: Region, peerId: number): Peer | undefined {
+  prepareSplitPeer(batch: WriteBatch, region: Region, peerId: number, gcSafePoint: bigint): Peer | undefined {
     const id = Number(region.id ?? 0);
     const existing = this.peers.get(id);
     if (existing?.initialized) {
@@ -903,8 +909,11 @@ export class Store {
       storage.stage(batch, update);
     }
     this.stageRegionState(batch, region);
-    this.stageApplyState(batch, id, RAFT_INIT_INDEX, RAFT_INIT_TERM);
-    return new Peer(id, peerId, region, storage, this.raftConfig(), RAFT_INIT_INDEX, RAFT_INIT_TERM);
+    // The new half starts with the safe point of the Region it came from.
+    this.stageApplyState(batch, id, RAFT_INIT_INDEX, RAFT_INIT_TERM, gcSafePoint);
+    const peer = new Peer(id, peerId, region, storage, this.raftConfig(), RAFT_INIT_INDEX, RAFT_INIT_TERM);
+    peer.gcSafePoint = gcSafePoint;
+    return peer;
   }
 
   /** Registers a peer made by prepareSplitPeer once its batch is durable, replacing any blank one. */

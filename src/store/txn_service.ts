@@ -30,6 +30,8 @@ import {
   userRange,
   RecordTag,
   decodeLock,
+  decodeWrite,
+  gcKey,
   type KeyError,
   type Lock,
   type Modify,
@@ -65,8 +67,15 @@ export class TxnService {
   private readonly latches = new Latches(MAX_LATCHED_COMMANDS);
   private readonly committing = new Set<Committing>();
   private readonly reader: MvccReader;
-  /** Reads below this timestamp are refused: garbage collection may have removed what they need. */
-  gcSafePoint = 0n;
+  /** The newest safe point the placement driver announced, and the state of the collector. */
+  private pdSafePoint = 0n;
+  private gcRunning = false;
+  private lastGcRoundMs = 0;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly gcDone = new WeakMap<Peer, bigint>();
+  /** Versions removed by garbage collection since start (for status and tests). */
+  gcRemovedVersions = 0;
 
   constructor(
     private readonly store: Store,
@@ -77,6 +86,12 @@ export class TxnService {
       get: (key) => db.get(key),
       scan: (gte, lt, limit) => db.iterator({ gte, lt, limit }).all(),
     };
+    store.tasks.onGcSafePoint((safePoint) => this.advanceSafePoint(safePoint));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.gcTimer) clearTimeout(this.gcTimer);
   }
 
   async handle(request: kvpb.IRequest): Promise<kvpb.IResponse | undefined> {
@@ -98,10 +113,10 @@ export class TxnService {
   private async get(req: kvpb.ITxnGetRequest): Promise<kvpb.ITxnGetResponse> {
     const key = nonEmptyKey(req.key);
     const version = decodeTs(req.version);
-    const tooOld = this.tooOld(version);
-    if (tooOld) return { error: tooOld };
     const ready = await this.readReady(req.context, [key], undefined);
     if ('regionError' in ready) return { regionError: ready.regionError };
+    const tooOld = this.tooOld(version, ready.result, key);
+    if (tooOld) return { error: tooOld };
     const read = await getAt(this.reader, key, version, resolvedSet(req.resolvedLocks));
     if ('error' in read) return { error: toWireKeyError(read.error) };
     return read.value === undefined ? { found: false } : { found: true, value: read.value };
@@ -111,10 +126,10 @@ export class TxnService {
     const keys = (req.keys ?? []).map(nonEmptyKey);
     this.checkCount(keys.length);
     const version = decodeTs(req.version);
-    const tooOld = this.tooOld(version);
-    if (tooOld) return { error: tooOld };
     const ready = await this.readReady(req.context, keys, undefined);
     if ('regionError' in ready) return { regionError: ready.regionError };
+    const tooOld = this.tooOld(version, ready.result, keys[0] ?? EMPTY);
+    if (tooOld) return { error: tooOld };
     const resolved = resolvedSet(req.resolvedLocks);
     const reads = await Promise.all(keys.map((key) => getAt(this.reader, key, version, resolved)));
     const pairs: kvpb.IKvPair[] = [];
@@ -130,11 +145,11 @@ export class TxnService {
     const limitAsked = Number(req.limit ?? 0);
     const limit = Math.min(limitAsked === 0 ? DEFAULT_SCAN_LIMIT : limitAsked, this.store.tuning.limits.maxScanLimit);
     const version = decodeTs(req.version);
-    const tooOld = this.tooOld(version);
-    if (tooOld) return { error: tooOld };
     const start = req.startKey ?? EMPTY;
     const ready = await this.readReady(req.context, [], { start, end: req.endKey ?? EMPTY });
     if ('regionError' in ready) return { regionError: ready.regionError };
+    const tooOld = this.tooOld(version, ready.result, start);
+    if (tooOld) return { error: tooOld };
     const region = ready.result.region;
     // Clip to the Region: the client walks Regions itself.
     const from = compareBytes(start, startKey(region)) > 0 ? start : startKey(region);
@@ -241,8 +256,6 @@ export class TxnService {
     if (new Set(keys.map(keyId)).size !== keys.length) throw new Error('a prewrite may name each key once');
     const startTs = decodeTs(req.startTs);
     if (startTs === 0n) throw new Error('a prewrite needs a start ts');
-    const tooOld = this.tooOld(startTs);
-    if (tooOld) return { errors: [tooOld] };
     const params = {
       primary: nonEmptyKey(req.primaryLock),
       startTs,
@@ -257,7 +270,9 @@ export class TxnService {
       const outcome = await this.write(
         req.context,
         keys,
-        async (writer) => {
+        async (writer, peer) => {
+          // Its rollback records may be gone already: a late prewrite could otherwise succeed.
+          if (startTs < peer.gcSafePoint) return [{ kind: 'tooOld', key: mutations[0]!.key, startTs, safePoint: peer.gcSafePoint } satisfies KeyError];
           const errors: KeyError[] = [];
           for (const m of mutations) {
             const error = await prewrite(this.reader, writer, m, params);
@@ -456,12 +471,118 @@ export class TxnService {
 
   // ---- limits ----
 
-  private tooOld(ts: bigint): kvpb.IKeyError | undefined {
-    if (ts >= this.gcSafePoint) return undefined;
-    return {
-      message: `timestamp ${ts} is below the garbage-collection safe point ${this.gcSafePoint}: the transaction is too old`,
-      txnTooOld: { startTs: encodeTs(ts), safePoint: encodeTs(this.gcSafePoint) },
+  private tooOld(ts: bigint, peer: Peer, key: Uint8Array): kvpb.IKeyError | undefined {
+    if (ts >= peer.gcSafePoint) return undefined;
+    return toWireKeyError({ kind: 'tooOld', key, startTs: ts, safePoint: peer.gcSafePoint });
+  }
+
+  // ---- garbage collection ----
+
+  /** A newer safe point from the placement driver: collect when the interval allows. */
+  advanceSafePoint(safePoint: bigint): void {
+    if (safePoint <= this.pdSafePoint) return;
+    this.pdSafePoint = safePoint;
+    this.scheduleGc();
+  }
+
+  private scheduleGc(): void {
+    if (this.gcRunning || this.gcTimer || this.stopped) return;
+    const wait = Math.max(0, this.lastGcRoundMs + this.store.tuning.mvccGc.intervalMs - Date.now());
+    this.gcTimer = setTimeout(() => {
+      this.gcTimer = undefined;
+      this.gcRunning = true;
+      this.lastGcRoundMs = Date.now();
+      this.gcRound()
+        .catch((err: unknown) => this.store.logger.warn('garbage collection round failed', { error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => {
+          this.gcRunning = false;
+        });
+    }, wait);
+    this.gcTimer.unref();
+  }
+
+  /** Collects every Region this store leads, up to the current safe point. */
+  private async gcRound(): Promise<void> {
+    const safePoint = this.pdSafePoint;
+    let removed = 0;
+    for (const peer of [...this.store.peers.values()]) {
+      if (this.stopped) return;
+      if (peer.isSystem || !peer.initialized || peer.destroyed || !peer.isLeader()) continue;
+      if ((this.gcDone.get(peer) ?? 0n) >= safePoint) continue;
+      const outcome = await this.gcRegion(peer, safePoint);
+      if (outcome === undefined) continue;
+      removed += outcome;
+      this.gcDone.set(peer, safePoint);
+    }
+    this.gcRemovedVersions += removed;
+    if (removed > 0) this.store.logger.info('garbage collection removed old versions', { versions: removed, safePoint: String(safePoint) });
+  }
+
+  /** Versions removed, or undefined when the Region changed under the collector (next round retries). */
+  private async gcRegion(peer: Peer, safePoint: bigint): Promise<number | undefined> {
+    const context = (): kvpb.IContext => ({ regionId: peer.groupId, regionEpoch: peer.region.epoch ?? {}, peer: peer.selfMeta() });
+    // First raise the Region's safe point through Raft: from then on every replica refuses
+    // reads below it, so nothing removed next can be needed.
+    if (peer.gcSafePoint < safePoint) {
+      const outcome = await this.store.proposeCommand(peer, {
+        header: { regionId: peer.groupId, peer: peer.selfMeta(), regionEpoch: peer.region.epoch ?? {} },
+        gcSafePoint: encodeTs(safePoint),
+      });
+      if (outcome.kind === 'regionError') return undefined;
+    }
+    const candidates = await this.gcCandidates(peer, safePoint);
+    let removed = 0;
+    const batch = this.store.tuning.mvccGc.keysPerCommand;
+    for (let i = 0; i < candidates.length; i += batch) {
+      if (this.stopped || !peer.isLeader()) return undefined;
+      const keys = candidates.slice(i, i + batch);
+      const outcome = await this.write(context(), keys, async (writer) => {
+        let n = 0;
+        for (const key of keys) n += await gcKey(this.reader, writer, key, safePoint);
+        return n;
+      });
+      if ('regionError' in outcome) return undefined;
+      removed += outcome.result;
+    }
+    return removed;
+  }
+
+  /** User keys of the Region with something to remove at the safe point. */
+  private async gcCandidates(peer: Peer, safePoint: bigint): Promise<Uint8Array[]> {
+    const range = userRange(startKey(peer.region), endKey(peer.region));
+    const keys: Uint8Array[] = [];
+    let currentId = '';
+    let below = 0;
+    let newestBelowIsPut = false;
+    const flush = (key: Uint8Array | undefined): void => {
+      if (key !== undefined && (below > 1 || (below === 1 && !newestBelowIsPut))) keys.push(key);
     };
+    let currentKey: Uint8Array | undefined;
+    const it = this.store.engine.db.iterator({ gte: range.gte, lt: range.lt });
+    try {
+      for (;;) {
+        const chunk = await it.nextv(1_024);
+        if (chunk.length === 0) break;
+        for (const [k, v] of chunk) {
+          const parsed = parseKey(k);
+          if (parsed.tag !== RecordTag.Write) continue;
+          const id = Buffer.from(parsed.key).toString('latin1');
+          if (id !== currentId) {
+            flush(currentKey);
+            currentId = id;
+            currentKey = parsed.key;
+            below = 0;
+          }
+          if (parsed.ts! > safePoint) continue;
+          if (below === 0) newestBelowIsPut = decodeWrite(v).kind === 'put';
+          below++;
+        }
+      }
+      flush(currentKey);
+    } finally {
+      await it.close();
+    }
+    return keys;
   }
 
   private checkCount(n: number): void {
@@ -561,6 +682,8 @@ export function toWireKeyError(e: KeyError): kvpb.IKeyError {
       return { message, txnNotFound: { key: e.key, startTs: encodeTs(e.startTs) } };
     case 'alreadyExists':
       return { message, alreadyExists: { key: e.key } };
+    case 'tooOld':
+      return { message, txnTooOld: { startTs: encodeTs(e.startTs), safePoint: encodeTs(e.safePoint) } };
   }
 }
 

@@ -52,7 +52,7 @@ export class FakePd {
       reportSplit: async (left, right) => {
         this.splits.push([left, right]);
       },
-      storeHeartbeat: async () => {},
+      storeHeartbeat: async () => ({ gcSafePoint: 0n }),
       timestamp: async () => this.timestamp(),
     };
   }
