@@ -529,6 +529,7 @@ export class Node {
       pdMember: this.memberId,
       pdLeader: this.systemGroup?.isLeader() ?? false,
       ...s,
+      mvccGc: { removedVersions: this.kv?.txn.gcRemovedVersions ?? 0 },
       ready: this.readiness(),
     };
   }

@@ -70,6 +70,8 @@ export async function runBank(options: BankOptions): Promise<BankResult> {
     'raft-tick-interval': '100ms',
     'raft-election-ticks': '10',
     'store-down-timeout': '5m',
+    // Garbage collection runs during the test too, under the transfers, reads and the kill.
+    'gc-ttl': '15s',
     // Each account holds a lock, a data and a write record per version: the accounts start over
     // several Regions and keep splitting as versions pile up.
     'region-split-keys': String(Math.max(64, Math.floor(options.accounts / 2))),
