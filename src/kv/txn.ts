@@ -344,7 +344,7 @@ export async function scanAt(reader: MvccReader, start: Uint8Array, end: Uint8Ar
   let from = range.gte;
   // State of the key being walked: looking for its visible write, then for that write's data.
   let current: Uint8Array | undefined;
-  let currentId = '';
+  let currentId: string | undefined;
   let phase: 'write' | 'data' | 'done' = 'write';
   let wantStartTs = 0n;
   for (;;) {

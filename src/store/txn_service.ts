@@ -551,7 +551,7 @@ export class TxnService {
   private async gcCandidates(peer: Peer, safePoint: bigint): Promise<Uint8Array[]> {
     const range = userRange(startKey(peer.region), endKey(peer.region));
     const keys: Uint8Array[] = [];
-    let currentId = '';
+    let currentId: string | undefined;
     let below = 0;
     let newestBelowIsPut = false;
     const flush = (key: Uint8Array | undefined): void => {
