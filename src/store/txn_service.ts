@@ -51,6 +51,8 @@ const MAX_LATCHED_COMMANDS = 20_000;
 /** Modifications replicated in one Raft command when resolving every lock of a Region. */
 const RESOLVE_BATCH = 1_024;
 const DEFAULT_SCAN_LIMIT = 1_000;
+/** Records read per step when a command walks a whole Region. */
+const REGION_SCAN_CHUNK = 1_024;
 /** A reader waits at most this long for a one-phase commit on its keys to finish. */
 const ONE_PC_WAIT_MS = 10_000;
 
@@ -439,23 +441,28 @@ export class TxnService {
 
   /** Keys of the Region locked by the transaction (a full scan of the Region's records). */
   private async locksOfTxn(peer: Peer, startTs: bigint): Promise<Uint8Array[]> {
-    const range = userRange(startKey(peer.region), endKey(peer.region));
     const keys: Uint8Array[] = [];
+    await this.scanRegionRecords(peer, (k, v) => {
+      if (k[k.byteLength - 1] !== RecordTag.Lock) return;
+      const parsed = parseKey(k);
+      if (parsed.tag === RecordTag.Lock && decodeLock(v).startTs === startTs) keys.push(parsed.key);
+    });
+    return keys;
+  }
+
+  /** Visits every engine record of the Region in key order, reading in bounded chunks. */
+  private async scanRegionRecords(peer: Peer, visit: (key: Uint8Array, value: Uint8Array) => void): Promise<void> {
+    const range = userRange(startKey(peer.region), endKey(peer.region));
     const it = this.store.engine.db.iterator({ gte: range.gte, lt: range.lt });
     try {
       for (;;) {
-        const chunk = await it.nextv(1_024);
+        const chunk = await it.nextv(REGION_SCAN_CHUNK);
         if (chunk.length === 0) break;
-        for (const [k, v] of chunk) {
-          if (k[k.byteLength - 1] !== RecordTag.Lock) continue;
-          const parsed = parseKey(k);
-          if (parsed.tag === RecordTag.Lock && decodeLock(v).startTs === startTs) keys.push(parsed.key);
-        }
+        for (const [k, v] of chunk) visit(k, v);
       }
     } finally {
       await it.close();
     }
-    return keys;
   }
 
   private async heartBeat(req: kvpb.ITxnHeartBeatRequest): Promise<kvpb.ITxnHeartBeatResponse> {
@@ -549,7 +556,6 @@ export class TxnService {
 
   /** User keys of the Region with something to remove at the safe point. */
   private async gcCandidates(peer: Peer, safePoint: bigint): Promise<Uint8Array[]> {
-    const range = userRange(startKey(peer.region), endKey(peer.region));
     const keys: Uint8Array[] = [];
     let currentId: string | undefined;
     let below = 0;
@@ -558,30 +564,21 @@ export class TxnService {
       if (key !== undefined && (below > 1 || (below === 1 && !newestBelowIsPut))) keys.push(key);
     };
     let currentKey: Uint8Array | undefined;
-    const it = this.store.engine.db.iterator({ gte: range.gte, lt: range.lt });
-    try {
-      for (;;) {
-        const chunk = await it.nextv(1_024);
-        if (chunk.length === 0) break;
-        for (const [k, v] of chunk) {
-          const parsed = parseKey(k);
-          if (parsed.tag !== RecordTag.Write) continue;
-          const id = Buffer.from(parsed.key).toString('latin1');
-          if (id !== currentId) {
-            flush(currentKey);
-            currentId = id;
-            currentKey = parsed.key;
-            below = 0;
-          }
-          if (parsed.ts! > safePoint) continue;
-          if (below === 0) newestBelowIsPut = decodeWrite(v).kind === 'put';
-          below++;
-        }
+    await this.scanRegionRecords(peer, (k, v) => {
+      const parsed = parseKey(k);
+      if (parsed.tag !== RecordTag.Write) return;
+      const id = Buffer.from(parsed.key).toString('latin1');
+      if (id !== currentId) {
+        flush(currentKey);
+        currentId = id;
+        currentKey = parsed.key;
+        below = 0;
       }
-      flush(currentKey);
-    } finally {
-      await it.close();
-    }
+      if (parsed.ts! > safePoint) return;
+      if (below === 0) newestBelowIsPut = decodeWrite(v).kind === 'put';
+      below++;
+    });
+    flush(currentKey);
     return keys;
   }
 
