@@ -252,7 +252,8 @@ export async function checkTxnStatus(
     if (!lockExpired(lock, currentTs)) {
       // A reader at callerStartTs need not wait for a live transaction: pushing its min commit ts
       // past the reader's snapshot guarantees the reader cannot be required to see it.
-      if (callerStartTs > 0n && lock.kind !== 'lock' && lock.minCommitTs <= callerStartTs) {
+      // (The primary's own lock may be lock-only; the reader met one of the transaction's writes.)
+      if (callerStartTs > 0n && lock.minCommitTs <= callerStartTs) {
         const pushed = { ...lock, minCommitTs: callerStartTs + 1n };
         writer.putLock(primary, pushed);
         return { kind: 'locked', lock: pushed };

@@ -283,7 +283,10 @@ export class TxnService {
           return errors;
         },
         async (errors, writer, peer) => {
-          if (!tryOnePc || errors.length > 0) return undefined;
+          // A prewrite is all or nothing per request: with any key refused, no lock is left on the
+          // others (the client would not know to roll them back).
+          if (errors.length > 0) return new MvccWriter();
+          if (!tryOnePc) return undefined;
           // A key locked by an earlier attempt of this transaction (whose one-phase commit fell
           // back to locks) keeps the two-phase path: committing around its lock would leave the
           // lock behind, and a resolver could later roll back what was committed.

@@ -450,14 +450,20 @@ describe('checkTxnStatus', () => {
     expect(await readValue(store, 'p', readerTs)).toBeUndefined();
   });
 
-  it('writers (callerStartTs 0) and lock-only primaries are not pushed', async () => {
+  it('writers (callerStartTs 0) do not push', async () => {
     const store = await locked();
     const w = new MvccWriter();
     expect(await checkTxnStatus(store.engine, w, bytes('p'), start, composeTs(T0 + 2, 0))).toMatchObject({ kind: 'locked', lock: { minCommitTs: start + 1n } });
     expect(w.modifies).toEqual([]);
+  });
+
+  it('a lock-only primary is pushed too (the reader met one of the transaction\'s writes elsewhere)', async () => {
+    const store = await locked();
     await store.prewrite({ op: 'lock', key: bytes('q') }, params('q', start));
-    expect(await checkTxnStatus(store.engine, w, bytes('q'), start, composeTs(T0 + 2, 0), composeTs(T0 + 1, 0))).toMatchObject({ kind: 'locked', lock: { minCommitTs: start + 1n } });
-    expect(w.modifies).toEqual([]);
+    const readerTs = composeTs(T0 + 1, 0);
+    const status = await store.checkTxnStatus(bytes('q'), start, composeTs(T0 + 2, 0), readerTs);
+    expect(status).toMatchObject({ kind: 'locked', lock: { minCommitTs: readerTs + 1n } });
+    expect(store.lockOf(bytes('q'))?.minCommitTs).toBe(readerTs + 1n);
   });
 
   it("another transaction's lock on the primary is not this one's", async () => {

@@ -241,6 +241,7 @@ export class Transaction extends Snapshot {
   private readonly writes = new Map<string, TxnMutation>();
   private state: 'open' | 'committing' | 'committed' | 'rolledBack' = 'open';
   private prewritten: TxnMutation[] = [];
+  private readonly prewritesInFlight = new Set<Promise<unknown>>();
   commitTs: bigint | undefined;
   /** How the commit went: in one phase (all keys in one Region) or two. */
   commitKind: 'onePc' | 'twoPc' | undefined;
@@ -386,9 +387,11 @@ export class Transaction extends Snapshot {
       }
       const tryOnePc = regions.size === 1 && mutations.length <= KEYS_PER_REQUEST && !opts.abandonAfterPrewrite;
       this.triedOnePc = tryOnePc;
-      await scope.forEachRegion(mutations, (m) => m.key, async (entry, group) => {
+      const prewriteGroup = async (entry: Parameters<Parameters<RegionScope['forEachRegion']>[2]>[0], group: TxnMutation[]): Promise<typeof REGROUP | undefined> => {
         for (let i = 0; i < group.length; i += KEYS_PER_REQUEST) {
           const chunk = group.slice(i, i + KEYS_PER_REQUEST);
+          // Counted before it is sent: if the commit fails, whatever may have been locked is rolled back.
+          this.prewritten.push(...chunk);
           for (;;) {
             const response = await scope.request(entry, 'prewrite', (context) => ({
               prewrite: {
@@ -407,7 +410,6 @@ export class Transaction extends Snapshot {
             }
             const errors = response.errors ?? [];
             if (errors.length === 0) {
-              this.prewritten.push(...chunk);
               const ts = decodeTs(response.onePcCommitTs);
               if (ts > 0n) onePcTs = ts;
               break;
@@ -416,6 +418,16 @@ export class Transaction extends Snapshot {
           }
         }
         return undefined;
+      };
+      await scope.forEachRegion(mutations, (m) => m.key, (entry, group) => {
+        // Tracked so that a failed commit waits for every group still in flight before rolling back.
+        const work = prewriteGroup(entry, group);
+        this.prewritesInFlight.add(work);
+        void work.then(
+          () => this.prewritesInFlight.delete(work),
+          () => this.prewritesInFlight.delete(work),
+        );
+        return work;
       });
     });
     return onePcTs;
@@ -489,7 +501,8 @@ export class Transaction extends Snapshot {
   }
 
   private async rollbackPrewritten(): Promise<void> {
-    const keys = this.prewritten.map((m) => m.key);
+    await Promise.allSettled([...this.prewritesInFlight]);
+    const keys = [...new Map(this.prewritten.map((m) => [keyIdentity(m.key), m.key])).values()];
     this.prewritten = [];
     if (keys.length === 0) return;
     await this.client.kv.runOperation(`rollback of ${this.ts}`, this.callOptions(), (scope) =>
