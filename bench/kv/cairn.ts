@@ -42,7 +42,7 @@ interface CairnNode {
   exited?: Promise<void>;
 }
 
-class CairnTarget implements KvTarget {
+export class CairnTarget implements KvTarget {
   readonly name = 'cairn';
   private dir: string | undefined;
   private nodes: CairnNode[] = [];
@@ -50,7 +50,17 @@ class CairnTarget implements KvTarget {
   private kv: RawKvClient | undefined;
   private readonly emergencyCleanup = (): void => this.killSync();
 
-  constructor(private readonly context: TargetContext) {}
+  constructor(
+    private readonly context: TargetContext,
+    /** More `cairn start` flags (other benches shrink Regions, say). */
+    private readonly extraFlags: readonly string[] = [],
+  ) {}
+
+  /** The clients setup() made, for benches that drive more than get and put. */
+  get clients(): { kv: RawKvClient; pd: PdClient } {
+    if (this.kv === undefined || this.pd === undefined) throw new Error('the cairn target is not set up');
+    return { kv: this.kv, pd: this.pd };
+  }
 
   describe(): string {
     return (
@@ -73,7 +83,7 @@ class CairnTarget implements KvTarget {
     const join_ = this.nodes.map((n) => n.grpc).join(',');
     for (const n of this.nodes) {
       const log = openSync(n.logFile, 'a');
-      const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--join=${join_}`, '--log-level=warn'];
+      const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--join=${join_}`, '--log-level=warn', ...this.extraFlags];
       const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
       closeSync(log);
       n.process = child;
