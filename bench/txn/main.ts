@@ -35,12 +35,14 @@ interface Point {
   committed: number;
   conflicts: number;
   errors: number;
+  /** Commits done in one phase (Cairn). */
+  onePc: number;
   seconds: number;
   commit: LatencyHistogram;
   txn: LatencyHistogram;
 }
 
-type Transfer = (from: number, to: number) => Promise<{ commitMs: number }>;
+type Transfer = (from: number, to: number) => Promise<{ commitMs: number; onePc?: boolean }>;
 
 const log = (line: string): void => {
   process.stderr.write(`[bench:txn] ${line}\n`);
@@ -70,7 +72,7 @@ function parseOptions(): Options {
 
 /** Closed loops of `clients` transfers over pairs from `pick` for `seconds`. */
 async function runPoint(target: string, workload: string, clients: number, seconds: number, pick: () => [number, number], transfer: Transfer): Promise<Point> {
-  const point: Point = { target, workload, clients, committed: 0, conflicts: 0, errors: 0, seconds, commit: new LatencyHistogram(), txn: new LatencyHistogram() };
+  const point: Point = { target, workload, clients, committed: 0, conflicts: 0, errors: 0, onePc: 0, seconds, commit: new LatencyHistogram(), txn: new LatencyHistogram() };
   const end = performance.now() + seconds * 1000;
   let lastError = '';
   await Promise.all(
@@ -79,7 +81,8 @@ async function runPoint(target: string, workload: string, clients: number, secon
         const [from, to] = pick();
         const t0 = performance.now();
         try {
-          const { commitMs } = await transfer(from, to);
+          const { commitMs, onePc } = await transfer(from, to);
+          if (onePc) point.onePc++;
           point.commit.recordMs(commitMs);
           point.txn.recordMs(performance.now() - t0);
           point.committed++;
@@ -94,7 +97,7 @@ async function runPoint(target: string, workload: string, clients: number, secon
     }),
   );
   if (point.errors > 0) log(`${target} ${workload} @${clients}: ${point.errors} errors, last: ${lastError}`);
-  log(`${target} ${workload} @${clients}: ${(point.committed / seconds).toFixed(1)} txn/s, commit p50 ${point.commit.percentileMs(50).toFixed(2)} ms`);
+  log(`${target} ${workload} @${clients}: ${(point.committed / seconds).toFixed(1)} txn/s (${point.onePc} in one phase), commit p50 ${point.commit.percentileMs(50).toFixed(2)} ms`);
   return point;
 }
 
@@ -151,7 +154,7 @@ async function benchCairn(o: Options): Promise<Point[]> {
       txn.put(accountKey(to), enc(String(b + 1)));
       const t0 = performance.now();
       await txn.commit();
-      return { commitMs: performance.now() - t0 };
+      return { commitMs: performance.now() - t0, onePc: txn.commitKind === 'onePc' };
     };
     for (const c of o.concurrency) {
       points.push(await runPoint('cairn', '1-region', c, o.seconds, sameRegion, transfer));
@@ -246,27 +249,28 @@ async function benchPostgres(o: Options): Promise<Point[]> {
   return points;
 }
 
-function table(points: Point[], o: Options): void {
+function table(points: Point[], o: Options): Promise<void> {
   const out: string[] = [];
   const pad = (s: string, n: number): string => s.padStart(n);
-  out.push(`${'target'.padEnd(9)}${'workload'.padEnd(14)}${pad('clients', 7)}${pad('txn/s', 10)}${pad('conflicts', 11)}${pad('commit p50', 12)}${pad('p99', 9)}${pad('txn p50', 10)}${pad('p99', 9)}${pad('vs pg', 8)}`);
+  out.push(`${'target'.padEnd(9)}${'workload'.padEnd(14)}${pad('clients', 7)}${pad('txn/s', 10)}${pad('conflicts', 11)}${pad('1-phase', 9)}${pad('commit p50', 12)}${pad('p99', 9)}${pad('txn p50', 10)}${pad('p99', 9)}${pad('vs pg', 8)}`);
   for (const p of points) {
     const peer = points.find((q) => q.target === 'postgres' && q.clients === p.clients);
     const ratio = p.target !== 'postgres' && peer && peer.committed > 0 ? (p.committed / p.seconds / (peer.committed / peer.seconds)).toFixed(2) : '';
     out.push(
-      `${p.target.padEnd(9)}${p.workload.padEnd(14)}${pad(String(p.clients), 7)}${pad((p.committed / p.seconds).toFixed(1), 10)}${pad(String(p.conflicts), 11)}` +
+      `${p.target.padEnd(9)}${p.workload.padEnd(14)}${pad(String(p.clients), 7)}${pad((p.committed / p.seconds).toFixed(1), 10)}${pad(String(p.conflicts), 11)}${pad(p.target === 'postgres' ? '' : String(p.onePc), 9)}` +
         `${pad(p.commit.percentileMs(50).toFixed(2), 12)}${pad(p.commit.percentileMs(99).toFixed(2), 9)}${pad(p.txn.percentileMs(50).toFixed(2), 10)}${pad(p.txn.percentileMs(99).toFixed(2), 9)}${pad(ratio, 8)}`,
     );
   }
-  process.stdout.write(
+  return new Promise((resolve) => process.stdout.write(
     `txn bench: transfers between ${o.accounts} accounts (read 2, write 2, commit), ${o.seconds} s per point; latencies in ms; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}\n` +
       `${out.join('\n')}\n`,
-  );
+    () => resolve(),
+  ));
 }
 
 const options = parseOptions();
 const points: Point[] = [];
 if (options.targets.includes('cairn')) points.push(...(await benchCairn(options)));
 if (options.targets.includes('postgres')) points.push(...(await benchPostgres(options)));
-table(points, options);
+await table(points, options);
 process.exit(0);
