@@ -192,7 +192,12 @@ async function benchPostgres(o: Options): Promise<Point[]> {
   try {
     const init = spawnSync(...command('initdb', ['-D', join(dir, 'data'), '-U', 'bench', '--auth=trust', '-E', 'UTF8']), { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-    server = spawn(...command('postgres', ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `max_connections=${Math.max(...o.concurrency) + 10}`]), { stdio: 'ignore' });
+    server = spawn(...command('postgres', ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `max_connections=${Math.max(...o.concurrency) + 10}`]), { stdio: 'ignore', detached: true });
+    const started = server;
+    // Should this process end without the cleanup below, the server must not outlive it.
+    process.once('exit', () => {
+      if (started.pid !== undefined && started.exitCode === null) process.kill(-started.pid, 'SIGKILL');
+    });
     const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'bench', database: 'postgres', max: Math.max(...o.concurrency) });
     pools.push(pool);
     const deadline = Date.now() + 30_000;
@@ -239,10 +244,14 @@ async function benchPostgres(o: Options): Promise<Point[]> {
     for (const c of o.concurrency) points.push(await runPoint('postgres', 'any', c, o.seconds, pair, transfer));
   } finally {
     for (const p of pools) await p.end().catch(() => {});
-    if (server && server.exitCode === null) {
+    if (server?.pid !== undefined && server.exitCode === null) {
+      // Its own process group (runuser and postgres): SIGINT is a fast shutdown; SIGKILL if slow.
+      const pid = server.pid;
       const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGINT');
+      process.kill(-pid, 'SIGINT');
+      const slow = setTimeout(() => process.kill(-pid, 'SIGKILL'), 10_000);
       await exited;
+      clearTimeout(slow);
     }
     await rm(dir, { recursive: true, force: true });
   }
