@@ -119,16 +119,25 @@ async function benchCairn(o: Options): Promise<Point[]> {
     await txns.flush();
     // Wait for the splits the load triggers, then group the accounts by Region.
     await new Promise((r) => setTimeout(r, 3_000));
-    const regions = await pd.scanRegions(accountKey(0), accountKey(o.accounts), 0);
-    const groups: number[][] = regions.map(() => []);
-    for (let i = 0; i < o.accounts; i++) {
-      const key = Buffer.from(accountKey(i));
-      const r = regions.findIndex((x) => Buffer.compare(key, Buffer.from(x.region.startKey)) >= 0 && (x.region.endKey.byteLength === 0 || Buffer.compare(key, Buffer.from(x.region.endKey)) < 0));
-      if (r >= 0) groups[r]!.push(i);
-    }
-    const multi = groups.filter((g) => g.length >= 2);
-    log(`cairn: ${o.accounts} accounts over ${regions.length} regions`);
-    if (multi.length === 0 || regions.length < 2) throw new Error('the accounts did not spread over several Regions');
+    // Accounts grouped by Region, refreshed as the Regions keep splitting under the writes (each
+    // write adds versions), so that "1-region" pairs stay in one Region.
+    let groups: number[][] = [];
+    let multi: number[][] = [];
+    const regroup = async (): Promise<number> => {
+      const regions = await pd.scanRegions(accountKey(0), accountKey(o.accounts), 0);
+      const next: number[][] = regions.map(() => []);
+      for (let i = 0; i < o.accounts; i++) {
+        const key = Buffer.from(accountKey(i));
+        const r = regions.findIndex((x) => Buffer.compare(key, Buffer.from(x.region.startKey)) >= 0 && (x.region.endKey.byteLength === 0 || Buffer.compare(key, Buffer.from(x.region.endKey)) < 0));
+        if (r >= 0) next[r]!.push(i);
+      }
+      groups = next.filter((g) => g.length > 0);
+      multi = groups.filter((g) => g.length >= 2);
+      return regions.length;
+    };
+    log(`cairn: ${o.accounts} accounts over ${await regroup()} regions`);
+    if (multi.length === 0 || groups.length < 2) throw new Error('the accounts did not spread over several Regions');
+    const refresher = setInterval(() => void regroup().catch(() => {}), 500);
     const rand = (n: number): number => Math.floor(Math.random() * n);
     const sameRegion = (): [number, number] => {
       const g = multi[rand(multi.length)]!;
@@ -141,7 +150,7 @@ async function benchCairn(o: Options): Promise<Point[]> {
       for (;;) {
         const a = rand(groups.length);
         const b = rand(groups.length);
-        if (a === b || groups[a]!.length === 0 || groups[b]!.length === 0) continue;
+        if (a === b) continue;
         return [groups[a]![rand(groups[a]!.length)]!, groups[b]![rand(groups[b]!.length)]!];
       }
     };
@@ -160,6 +169,7 @@ async function benchCairn(o: Options): Promise<Point[]> {
       points.push(await runPoint('cairn', '1-region', c, o.seconds, sameRegion, transfer));
       points.push(await runPoint('cairn', 'multi-region', c, o.seconds, twoRegions, transfer));
     }
+    clearInterval(refresher);
     await txns.flush();
   } finally {
     await cairn.teardown();
@@ -200,6 +210,8 @@ async function benchPostgres(o: Options): Promise<Point[]> {
     });
     const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'bench', database: 'postgres', max: Math.max(...o.concurrency) });
     pools.push(pool);
+    // An idle connection learning of the server's shutdown is no error of the bench.
+    pool.on('error', (err) => log(`postgres: idle connection: ${err.message}`));
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
