@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { PdClient, RawKvClient } from '../../src/client/index.js';
 import { userRange as dataRange } from '../../src/kv/keys.js';
-import { ProcessCluster, ensureBuilt, waitUntil, type ProcNode } from './harness.js';
+import { ProcessCluster, ensureBuilt, failureTrackingSteps, waitUntil, type ProcNode } from './harness.js';
 
 const ELECTION_TIMEOUT_MS = 1000; // 10 ticks of 100 ms
 const STORE_DOWN_TIMEOUT_MS = 8000;
@@ -75,16 +75,9 @@ describe('a cluster of real processes', () => {
     await cluster.close(keep);
   });
 
-  const step = (name: string, fn: () => Promise<void>, timeoutMs: number): void => {
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }, timeoutMs);
-  };
+  const step = failureTrackingSteps(() => {
+    failed = true;
+  });
 
   step('nodes start alive but not ready; init bootstraps the cluster once and is safe to re-run', async () => {
     await waitUntil(async () => {

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { it } from 'vitest';
 import { PdClient, RawKvClient } from '../../src/client/index.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -193,4 +194,18 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Declares tests that call `onFail` when they fail (so a suite can keep its cluster's logs). */
+export function failureTrackingSteps(onFail: () => void): (name: string, fn: () => Promise<void>, timeoutMs?: number) => void {
+  return (name, fn, timeoutMs = 30_000) => {
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        onFail();
+        throw err;
+      }
+    }, timeoutMs);
+  };
 }

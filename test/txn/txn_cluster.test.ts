@@ -6,7 +6,7 @@
 //
 // Some steps drive the store's transactional commands directly (through kv.runOperation), to hold
 // a transaction between prewrite and commit or to look at the locks a key carries.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
   KeyExistsError,
   TxnAbortedError,
@@ -21,7 +21,7 @@ import { REGROUP, type CommandName, type SubResponse } from '../../src/client/kv
 import { MAX_TS } from '../../src/kv/keys.js';
 import { decodeTs, encodeTs, physicalMs } from '../../src/kv/records.js';
 import { kvpb } from '../../src/proto/index.js';
-import { ProcessCluster, ensureBuilt, waitUntil, type ProcNode } from '../cluster/harness.js';
+import { ProcessCluster, ensureBuilt, failureTrackingSteps, waitUntil, type ProcNode } from '../cluster/harness.js';
 
 /** Keys loaded before the steps run: t/k0000 … t/k0299. */
 const LOADED = 300;
@@ -207,16 +207,9 @@ describe('transactions on a three-node cluster with small Regions', () => {
     await cluster.close(keep);
   });
 
-  const step = (title: string, fn: () => Promise<void>, timeoutMs = 30_000): void => {
-    it(title, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }, timeoutMs);
-  };
+  const step = failureTrackingSteps(() => {
+    failed = true;
+  });
 
   step('one Region commits in one phase, several in two; a snapshot taken before the commit never sees it', async () => {
     // Two new keys with no key between them: no split can come between them before they exist.
