@@ -19,7 +19,7 @@ const cluster = new ProcessCluster({
   'store-down-timeout': `${STORE_DOWN_TIMEOUT_MS}ms`,
   'region-split-size': '192KiB',
   'raft-log-gc-threshold': '64',
-  'log-level': 'info',
+  'log-level': process.env.CAIRN_TEST_LOG_LEVEL ?? 'info',
 });
 let n1: ProcNode;
 let n2: ProcNode;
