@@ -144,11 +144,18 @@ export interface RegionScope {
   locate(key: Uint8Array): Promise<CachedRegion>;
   /** Sends one request to the Region's leader; REGROUP when the keys must be routed again. */
   request<C extends CommandName>(entry: CachedRegion, command: C, build: (context: kvpb.IContext) => kvpb.IRequest): Promise<SubResponse<C> | Regroup>;
+  /** Sends one request to the leader of the Region holding `key`, routing it again until it is served. */
+  requestForKey<C extends CommandName>(key: Uint8Array, command: C, build: (context: kvpb.IContext) => kvpb.IRequest): Promise<SubResponse<C>>;
   /** Backs off (counted as a retry of the operation). */
   backoff(reason: RetryReason, detail: string): Promise<void>;
+  /** Pages through [start, end) Region by Region (see RawKvClient's walkRange). */
+  walkRange(start: Uint8Array, end: Uint8Array, limit: number, pageSize: number, fetch: ScanFetch): Promise<KvPair[]>;
   /** Milliseconds left before the operation's deadline. */
   remainingMs(): number;
 }
+
+/** One page of a Region-by-Region scan: the pairs, and where to ask the same Region again if it stopped early. */
+export type ScanFetch = (entry: CachedRegion, from: Uint8Array, to: Uint8Array, want: number) => Promise<{ pairs: KvPair[]; again?: Uint8Array } | Regroup>;
 /** How long a store that failed to answer is passed over when another peer can be asked. */
 const SUSPECT_STORE_MS = 3_000;
 /**
@@ -156,9 +163,9 @@ const SUSPECT_STORE_MS = 3_000;
  * back off at most this long: an election ends within one or two election timeouts, and a long
  * sleep begun just before it ends would add itself whole to the time writes are refused.
  */
-const ELECTION_BACKOFF_MAX_MS = 100;
+const SHORT_WAIT_BACKOFF_MAX_MS = 100;
 // A live transaction's lock is usually gone within milliseconds too.
-const ELECTION_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable', 'TxnLockWait']);
+const SHORT_WAIT_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(['NotLeader', 'NoLeaderCandidate', 'StoreUnreachable', 'TxnLockWait']);
 export type Regroup = typeof REGROUP;
 
 const DEFAULTS = {
@@ -266,12 +273,8 @@ export class RawKvClient {
   async get(key: Uint8Array, options?: RawKvCallOptions): Promise<Uint8Array | undefined> {
     checkKey(key, 'get');
     return this.run(`get ${formatKey(key)}`, options, async (op) => {
-      for (;;) {
-        const entry = await this.locate(key, op);
-        const response = await this.sendToRegion(op, entry, 'get', (context) => ({ get: { context, key } }));
-        if (response === REGROUP) continue;
-        return response.found ? (response.value ?? EMPTY_KEY) : undefined;
-      }
+      const response = await this.sendForKey(op, key, 'get', (context) => ({ get: { context, key } }));
+      return response.found ? (response.value ?? EMPTY_KEY) : undefined;
     });
   }
 
@@ -360,38 +363,49 @@ export class RawKvClient {
     }
     if (limit === 0 || (end.byteLength > 0 && compareKeys(start, end) >= 0)) return [];
     const keyOnly = options?.keyOnly === true;
-    return this.run(`scan [${formatKey(start)}, ${end.byteLength ? formatKey(end) : '+inf'}) limit ${limit}`, options, async (op) => {
-      const pairs: KvPair[] = [];
-      let cursor = start;
-      while (pairs.length < limit) {
-        const entry = await this.locate(cursor, op);
-        const regionEnd = entry.region.endKey;
-        // The request stops at the scan's end or the Region's, whichever comes first.
-        const endsInRegion = end.byteLength > 0 && (regionEnd.byteLength === 0 || compareKeys(end, regionEnd) <= 0);
-        const requestEnd = endsInRegion ? end : regionEnd;
-        const want = Math.min(limit - pairs.length, this.scanBatchSize);
-        const from = cursor;
+    return this.run(`scan [${formatKey(start)}, ${end.byteLength ? formatKey(end) : '+inf'}) limit ${limit}`, options, (op) =>
+      this.walkRange(op, start, end, limit, this.scanBatchSize, async (entry, from, to, want) => {
         const response = await this.sendToRegion(op, entry, 'scan', (context) => ({
-          scan: { context, startKey: from, endKey: requestEnd, limit: want, keyOnly },
+          scan: { context, startKey: from, endKey: to, limit: want, keyOnly },
         }));
-        if (response === REGROUP) continue;
+        if (response === REGROUP) return REGROUP;
         const got = response.pairs ?? [];
-        checkScanPage(got, from, requestEnd, want, entry.region);
-        for (const pair of got) pairs.push({ key: pair.key ?? EMPTY_KEY, value: keyOnly ? EMPTY_KEY : (pair.value ?? EMPTY_KEY) });
-        if (got.length === want) {
-          // A full page: the Region may hold more.
-          cursor = keyAfter(got[got.length - 1]!.key ?? EMPTY_KEY);
-          if (!beforeEnd(cursor, requestEnd)) {
-            if (endsInRegion || regionEnd.byteLength === 0) break;
-            cursor = regionEnd;
-          }
-          continue;
-        }
-        if (endsInRegion || regionEnd.byteLength === 0) break;
-        cursor = regionEnd;
+        checkScanPage(got, from, to, want, entry.region);
+        return { pairs: got.map((pair) => ({ key: pair.key ?? EMPTY_KEY, value: keyOnly ? EMPTY_KEY : (pair.value ?? EMPTY_KEY) })) };
+      }),
+    );
+  }
+
+  /**
+   * Up to `limit` pairs of [start, end) in key order, Region by Region: `fetch` asks one Region for
+   * at most `want` pairs in [from, to) (`to` is the scan's end or the Region's, whichever comes
+   * first). A page that stopped early for a reason other than the end of the range names where to
+   * ask again (`again`); a full page means the Region may hold more.
+   */
+  private async walkRange(op: Operation, start: Uint8Array, end: Uint8Array, limit: number, pageSize: number, fetch: ScanFetch): Promise<KvPair[]> {
+    const pairs: KvPair[] = [];
+    let cursor = start;
+    while (pairs.length < limit) {
+      const entry = await this.locate(cursor, op);
+      const regionEnd = entry.region.endKey;
+      const endsInRegion = end.byteLength > 0 && (regionEnd.byteLength === 0 || compareKeys(end, regionEnd) <= 0);
+      const to = endsInRegion ? end : regionEnd;
+      const want = Math.min(limit - pairs.length, pageSize);
+      const page = await fetch(entry, cursor, to, want);
+      if (page === REGROUP) continue;
+      for (const pair of page.pairs) pairs.push(pair);
+      if (page.again !== undefined) {
+        cursor = page.again;
+        continue;
       }
-      return pairs;
-    });
+      if (page.pairs.length === want) {
+        cursor = keyAfter(page.pairs[page.pairs.length - 1]!.key);
+        if (beforeEnd(cursor, to)) continue;
+      }
+      if (endsInRegion || regionEnd.byteLength === 0) break;
+      cursor = regionEnd;
+    }
+    return pairs;
   }
 
   /** Runs `body` as one operation: one deadline and one retry bound for all its Region requests. */
@@ -401,6 +415,8 @@ export class RawKvClient {
         forEachRegion: (items, keyOf, send) => this.forEachRegionGroup(op, items, keyOf, send),
         locate: (key) => this.locate(key, op),
         request: (entry, command, build) => this.sendToRegion(op, entry, command, build),
+        requestForKey: (key, command, build) => this.sendForKey(op, key, command, build),
+        walkRange: (start, end, limit, pageSize, fetch) => this.walkRange(op, start, end, limit, pageSize, fetch),
         backoff: (reason, detail) => this.backoffThen(op, 0, reason, detail),
         remainingMs: () => op.deadline.remainingMs(),
       }),
@@ -474,6 +490,14 @@ export class RawKvClient {
         return this.regionCache.locate(key) ?? { region: info.region, leader: info.leader };
       }
       await this.backoffThen(op, 0, 'RegionMiss', `PD knows no Region containing ${formatKey(key)}`);
+    }
+  }
+
+  /** Sends one request for `key` to its Region's leader, locating the Region again as often as told. */
+  private async sendForKey<C extends CommandName>(op: Operation, key: Uint8Array, command: C, build: (context: kvpb.IContext) => kvpb.IRequest): Promise<SubResponse<C>> {
+    for (;;) {
+      const response = await this.sendToRegion(op, await this.locate(key, op), command, build);
+      if (response !== REGROUP) return response;
     }
   }
 
@@ -733,7 +757,7 @@ export class RawKvClient {
   }
 
   private async backoffThen(op: Operation, regionId: number, reason: RetryReason, detail: string, atLeastMs = 0): Promise<void> {
-    const policy = ELECTION_REASONS.has(reason) ? { ...this.backoffPolicy, maxMs: Math.min(this.backoffPolicy.maxMs, Math.max(ELECTION_BACKOFF_MAX_MS, this.backoffPolicy.baseMs)) } : this.backoffPolicy;
+    const policy = SHORT_WAIT_REASONS.has(reason) ? { ...this.backoffPolicy, maxMs: Math.min(this.backoffPolicy.maxMs, Math.max(SHORT_WAIT_BACKOFF_MAX_MS, this.backoffPolicy.baseMs)) } : this.backoffPolicy;
     const delay = op.backoffFor(reason, policy, this.random).nextDelayMs(atLeastMs);
     this.countRetry(op, detail, `backoff ${delay} ms`);
     // Sleeping past the deadline would only postpone the same answer.

@@ -6,7 +6,7 @@ import { kvpb, type raftcmdpb } from '../proto/index.js';
 import { RecordTag, parseKey, rawKey, userRange } from '../kv/keys.js';
 import type { Peer } from './peer.js';
 import { TxnService } from './txn_service.js';
-import { compareBytes, endKey, epochOf, keyInRegion, startKey } from './region.js';
+import { clipToRegion, endKey, epochOf, keyInRegion, startKey, startsPastRegion } from './region.js';
 import type { Store } from './store.js';
 
 const EMPTY = new Uint8Array(0);
@@ -42,6 +42,12 @@ export class KvService {
       this.store.logger.warn('kv request failed', { error: err instanceof Error ? err.message : String(err) });
       return { error: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  /** Pairs a scan may return: what it asked (a default when 0), within the store's bound. */
+  scanLimit(asked: number | null | undefined): number {
+    const n = Number(asked ?? 0);
+    return Math.min(n === 0 ? DEFAULT_SCAN_LIMIT : n, this.store.tuning.limits.maxScanLimit);
   }
 
   /** The local leader peer of the Region `context` names, if the keys are in it. */
@@ -121,24 +127,19 @@ export class KvService {
   }
 
   private async scan(req: kvpb.IScanRequest): Promise<kvpb.IScanResponse> {
-    const limitAsked = Number(req.limit ?? 0);
-    const limit = Math.min(limitAsked === 0 ? DEFAULT_SCAN_LIMIT : limitAsked, this.store.tuning.limits.maxScanLimit);
+    const limit = this.scanLimit(req.limit);
     const start = req.startKey ?? EMPTY;
     const located = this.locate(req.context, []);
     if ('error' in located) return { regionError: located.error };
     const peer = located.peer;
     const region = peer.region;
-    if (!keyInRegion(start, region) && compareBytes(start, startKey(region)) >= 0) {
+    if (startsPastRegion(region, start)) {
       return { regionError: { message: 'scan starts past the region', keyNotInRegion: { key: start, regionId: peer.groupId, startKey: startKey(region), endKey: endKey(region) } } };
     }
     const error = await this.barrier(peer, req.context);
     if (error) return { regionError: error };
     // Clip to the Region: the client walks Regions itself.
-    const from = compareBytes(start, startKey(peer.region)) > 0 ? start : startKey(peer.region);
-    const askedEnd = req.endKey ?? EMPTY;
-    const regionEnd = endKey(peer.region);
-    let to = askedEnd;
-    if (regionEnd.byteLength > 0 && (to.byteLength === 0 || compareBytes(regionEnd, to) < 0)) to = regionEnd;
+    const { from, to } = clipToRegion(peer.region, start, req.endKey ?? EMPTY);
     const range = userRange(from, to);
     const pairs: kvpb.IKvPair[] = [];
     // Raw values share the range with transaction records; only the former are returned.

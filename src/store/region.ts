@@ -119,3 +119,18 @@ export function describeRegion(r: Region): string {
     .map((p) => `${p.id}@${p.storeId}`)
     .join(',')}`;
 }
+
+/** The part of a scan of [start, end) (an empty end: no bound) that lies in the Region. */
+export function clipToRegion(region: Region, start: Uint8Array, end: Uint8Array): { from: Uint8Array; to: Uint8Array } {
+  const regionStart = startKey(region);
+  const regionEnd = endKey(region);
+  const from = compareBytes(start, regionStart) > 0 ? start : regionStart;
+  const to = regionEnd.byteLength > 0 && (end.byteLength === 0 || compareBytes(regionEnd, end) < 0) ? regionEnd : end;
+  return { from, to };
+}
+
+/** Whether a scan starting at `start` begins at or after the Region's end (nothing of it is here). */
+export function startsPastRegion(region: Region, start: Uint8Array): boolean {
+  const end = endKey(region);
+  return end.byteLength > 0 && compareBytes(start, end) >= 0;
+}

@@ -42,7 +42,7 @@ import { kvpb, type raftcmdpb } from '../proto/index.js';
 import type { KvService } from './kv_service.js';
 import { Latches } from './latches.js';
 import type { Peer } from './peer.js';
-import { compareBytes, endKey, startKey } from './region.js';
+import { clipToRegion, compareBytes, endKey, startKey, startsPastRegion } from './region.js';
 import type { Store } from './store.js';
 
 const EMPTY = new Uint8Array(0);
@@ -50,7 +50,6 @@ const EMPTY = new Uint8Array(0);
 const MAX_LATCHED_COMMANDS = 20_000;
 /** Modifications replicated in one Raft command when resolving every lock of a Region. */
 const RESOLVE_BATCH = 1_024;
-const DEFAULT_SCAN_LIMIT = 1_000;
 /** Records read per step when a command walks a whole Region. */
 const REGION_SCAN_CHUNK = 1_024;
 /** A reader waits at most this long for a one-phase commit on its keys to finish. */
@@ -144,21 +143,15 @@ export class TxnService {
   }
 
   private async scan(req: kvpb.ITxnScanRequest): Promise<kvpb.ITxnScanResponse> {
-    const limitAsked = Number(req.limit ?? 0);
-    const limit = Math.min(limitAsked === 0 ? DEFAULT_SCAN_LIMIT : limitAsked, this.store.tuning.limits.maxScanLimit);
+    const limit = this.kv.scanLimit(req.limit);
     const version = decodeTs(req.version);
     const start = req.startKey ?? EMPTY;
     const ready = await this.readReady(req.context, [], { start, end: req.endKey ?? EMPTY });
     if ('regionError' in ready) return { regionError: ready.regionError };
     const tooOld = this.tooOld(version, ready.result, start);
     if (tooOld) return { error: tooOld };
-    const region = ready.result.region;
     // Clip to the Region: the client walks Regions itself.
-    const from = compareBytes(start, startKey(region)) > 0 ? start : startKey(region);
-    const askedEnd = req.endKey ?? EMPTY;
-    const regionEnd = endKey(region);
-    let to = askedEnd;
-    if (regionEnd.byteLength > 0 && (to.byteLength === 0 || compareBytes(regionEnd, to) < 0)) to = regionEnd;
+    const { from, to } = clipToRegion(ready.result.region, start, req.endKey ?? EMPTY);
     const result = await scanAt(this.reader, from, to, version, limit, req.keyOnly === true, resolvedSet(req.resolvedLocks));
     const pairs = result.pairs.map((p) => (req.keyOnly ? { key: p.key } : { key: p.key, value: p.value }));
     const blocked = result.locks[0];
@@ -178,7 +171,7 @@ export class TxnService {
     const located = this.kv.locate(context, range ? [] : keys);
     if ('error' in located) return { regionError: located.error };
     const peer = located.peer;
-    if (range && !this.rangeStartsInRegion(peer, range.start)) {
+    if (range && startsPastRegion(peer.region, range.start)) {
       return { regionError: { message: 'scan starts past the region', keyNotInRegion: { key: range.start, regionId: peer.groupId, startKey: startKey(peer.region), endKey: endKey(peer.region) } } };
     }
     const error = await this.kv.barrier(peer, context);
@@ -190,11 +183,6 @@ export class TxnService {
       if (Date.now() > deadline) return { regionError: { message: 'a one-phase commit on these keys is taking too long', serverIsBusy: { reason: 'one-phase commit in progress', backoffMs: 20 } } };
       await pending.done;
     }
-  }
-
-  private rangeStartsInRegion(peer: Peer, start: Uint8Array): boolean {
-    const end = endKey(peer.region);
-    return end.byteLength === 0 || compareBytes(start, end) < 0;
   }
 
   private committingOn(regionId: number, keys: readonly Uint8Array[], range: { start: Uint8Array; end: Uint8Array } | undefined): Committing | undefined {

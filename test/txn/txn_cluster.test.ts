@@ -51,13 +51,7 @@ const figures: Record<string, number | string> = {};
 
 /** Sends one command about `key` to the leader of its Region, routing again as the client must. */
 async function onKey<C extends CommandName>(key: Uint8Array, command: C, build: (context: kvpb.IContext) => kvpb.IRequest): Promise<SubResponse<C>> {
-  return kv.runOperation(`test ${command}`, { timeoutMs: 15_000 }, async (scope) => {
-    for (;;) {
-      const entry = await scope.locate(key);
-      const response = await scope.request(entry, command, build);
-      if (response !== REGROUP) return response;
-    }
-  });
+  return kv.runOperation(`test ${command}`, { timeoutMs: 15_000 }, (scope) => scope.requestForKey(key, command, build));
 }
 
 interface SeenLock {

@@ -4,7 +4,7 @@
 // remembered (bounded), so a reader meeting many locks of one transaction asks its primary once.
 import { decodeTs, encodeTs } from '../../kv/records.js';
 import { kvpb } from '../../proto/index.js';
-import { REGROUP, type RegionScope } from '../kv_client.js';
+import type { RegionScope } from '../kv_client.js';
 import { ProtocolError } from '../errors.js';
 
 /** Transaction outcomes remembered by one resolver. */
@@ -57,39 +57,30 @@ export class LockResolver {
 
   private async checkStatus(scope: RegionScope, lock: LockRef, readerTs: bigint): Promise<{ kind: 'alive'; ttlMs: number; minCommitTs: bigint } | { kind: 'done'; commitTs: bigint }> {
     const currentTs = await this.timestamp();
-    for (;;) {
-      const entry = await scope.locate(lock.primary);
-      const response = await scope.request(entry, 'checkTxnStatus', (context) => ({
-        checkTxnStatus: {
-          context,
-          primaryKey: lock.primary,
-          lockTs: encodeTs(lock.lockTs),
-          currentTs: encodeTs(currentTs),
-          callerStartTs: readerTs > 0n ? encodeTs(readerTs) : undefined,
-        },
-      }));
-      if (response === REGROUP) continue;
-      if (response.error) throw new ProtocolError('CheckTxnStatus', response.error.message ?? 'key error');
-      switch (response.status ?? kvpb.TxnStatusKind.TXN_LOCKED) {
-        case kvpb.TxnStatusKind.TXN_LOCKED:
-          return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0), minCommitTs: decodeTs(response.lock?.minCommitTs) };
-        case kvpb.TxnStatusKind.TXN_COMMITTED:
-          return { kind: 'done', commitTs: decodeTs(response.commitTs) };
-        default:
-          return { kind: 'done', commitTs: 0n };
-      }
+    const response = await scope.requestForKey(lock.primary, 'checkTxnStatus', (context) => ({
+      checkTxnStatus: {
+        context,
+        primaryKey: lock.primary,
+        lockTs: encodeTs(lock.lockTs),
+        currentTs: encodeTs(currentTs),
+        callerStartTs: readerTs > 0n ? encodeTs(readerTs) : undefined,
+      },
+    }));
+    if (response.error) throw new ProtocolError('CheckTxnStatus', response.error.message ?? 'key error');
+    switch (response.status ?? kvpb.TxnStatusKind.TXN_LOCKED) {
+      case kvpb.TxnStatusKind.TXN_LOCKED:
+        return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0), minCommitTs: decodeTs(response.lock?.minCommitTs) };
+      case kvpb.TxnStatusKind.TXN_COMMITTED:
+        return { kind: 'done', commitTs: decodeTs(response.commitTs) };
+      default:
+        return { kind: 'done', commitTs: 0n };
     }
   }
 
   private async resolveKey(scope: RegionScope, lock: LockRef, commitTs: bigint): Promise<void> {
-    for (;;) {
-      const entry = await scope.locate(lock.key);
-      const response = await scope.request(entry, 'resolveLock', (context) => ({
-        resolveLock: { context, startTs: encodeTs(lock.lockTs), commitTs: commitTs === 0n ? undefined : encodeTs(commitTs), keys: [lock.key] },
-      }));
-      if (response === REGROUP) continue;
-      if (response.error) throw new ProtocolError('ResolveLock', response.error.message ?? 'key error');
-      return;
-    }
+    const response = await scope.requestForKey(lock.key, 'resolveLock', (context) => ({
+      resolveLock: { context, startTs: encodeTs(lock.lockTs), commitTs: commitTs === 0n ? undefined : encodeTs(commitTs), keys: [lock.key] },
+    }));
+    if (response.error) throw new ProtocolError('ResolveLock', response.error.message ?? 'key error');
   }
 }

@@ -122,11 +122,9 @@ export class Snapshot {
     checkKey(key);
     return this.client.kv.runOperation(`txn get at ${this.ts}`, this.callOptions(), async (scope) => {
       for (;;) {
-        const entry = await scope.locate(key);
-        const response = await scope.request(entry, 'txnGet', (context) => ({
+        const response = await scope.requestForKey(key, 'txnGet', (context) => ({
           txnGet: { context, key, version: encodeTs(this.ts), resolvedLocks: this.resolvedList() },
         }));
-        if (response === REGROUP) continue;
         if (response.error) {
           await this.handleReadError(scope, response.error);
           continue;
@@ -162,42 +160,23 @@ export class Snapshot {
   /** Up to `limit` pairs with start <= key < end (empty end: no bound), in key order. */
   async scan(start: Uint8Array, end: Uint8Array, limit: number): Promise<Array<{ key: Uint8Array; value: Uint8Array }>> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`scan: bad limit ${limit}`);
-    const pairs: Array<{ key: Uint8Array; value: Uint8Array }> = [];
-    if (limit === 0) return pairs;
-    await this.client.kv.runOperation(`txn scan at ${this.ts}`, this.callOptions(), async (scope) => {
-      let cursor = start;
-      while (pairs.length < limit) {
-        const entry = await scope.locate(cursor);
-        const regionEnd = entry.region.endKey;
-        const endsInRegion = end.byteLength > 0 && (regionEnd.byteLength === 0 || compareKeys(end, regionEnd) <= 0);
-        const requestEnd = endsInRegion ? end : regionEnd;
-        const want = Math.min(limit - pairs.length, SCAN_PAGE);
-        const from = cursor;
+    if (limit === 0 || (end.byteLength > 0 && compareKeys(start, end) >= 0)) return [];
+    return this.client.kv.runOperation(`txn scan at ${this.ts}`, this.callOptions(), (scope) =>
+      scope.walkRange(start, end, limit, SCAN_PAGE, async (entry, from, to, want) => {
         const response = await scope.request(entry, 'txnScan', (context) => ({
-          txnScan: { context, startKey: from, endKey: requestEnd, limit: want, version: encodeTs(this.ts), resolvedLocks: this.resolvedList() },
+          txnScan: { context, startKey: from, endKey: to, limit: want, version: encodeTs(this.ts), resolvedLocks: this.resolvedList() },
         }));
-        if (response === REGROUP) continue;
-        const got = response.pairs ?? [];
-        for (const pair of got) {
-          const key = pair.key ?? EMPTY_KEY;
-          if (compareKeys(key, from) < 0 || !beforeEnd(key, requestEnd)) throw new ProtocolError('TxnScan', 'a key outside the requested range');
-          pairs.push({ key, value: pair.value ?? EMPTY_KEY });
+        if (response === REGROUP) return REGROUP;
+        const pairs = (response.pairs ?? []).map((pair) => ({ key: pair.key ?? EMPTY_KEY, value: pair.value ?? EMPTY_KEY }));
+        for (const { key } of pairs) {
+          if (compareKeys(key, from) < 0 || !beforeEnd(key, to)) throw new ProtocolError('TxnScan', 'a key outside the requested range');
         }
-        if (response.error) {
-          // Stopped by a lock: resolve it and continue from the locked key.
-          await this.handleReadError(scope, response.error);
-          cursor = got.length > 0 ? keyAfter(got[got.length - 1]!.key ?? EMPTY_KEY) : from;
-          continue;
-        }
-        if (got.length === want) {
-          cursor = keyAfter(got[got.length - 1]!.key ?? EMPTY_KEY);
-          if (beforeEnd(cursor, requestEnd)) continue;
-        }
-        if (endsInRegion || regionEnd.byteLength === 0) break;
-        cursor = regionEnd;
-      }
-    });
-    return pairs;
+        if (!response.error) return { pairs };
+        // Stopped by a lock: resolve it and continue from the locked key.
+        await this.handleReadError(scope, response.error);
+        return { pairs, again: pairs.length > 0 ? keyAfter(pairs[pairs.length - 1]!.key) : from };
+      }),
+    );
   }
 
   private resolvedList(): Uint8Array[] {
@@ -455,12 +434,10 @@ export class Transaction extends Snapshot {
     try {
       return await this.client.kv.runOperation(`commit of ${this.ts}`, this.callOptions(), async (scope) => {
         for (;;) {
-          const entry = await scope.locate(primary);
           const ts = commitTs;
-          const response = await scope.request(entry, 'commit', (context) => ({
+          const response = await scope.requestForKey(primary, 'commit', (context) => ({
             commit: { context, keys: [primary], startTs: encodeTs(this.ts), commitTs: encodeTs(ts) },
           }));
-          if (response === REGROUP) continue;
           const e = response.error;
           if (!e) return ts;
           if (e.txnLockNotFound) throw new TxnAbortedError(`transaction ${this.ts} was rolled back before it committed: ${e.message}`);
@@ -515,16 +492,11 @@ export class Transaction extends Snapshot {
 
   private async heartbeat(primary: Uint8Array): Promise<void> {
     const ttl = Number(BigInt(Date.now()) - (this.ts >> 18n)) + this.client.options.lockTtlMs;
-    await this.client.kv.runOperation(`heartbeat of ${this.ts}`, { timeoutMs: this.client.options.heartbeatIntervalMs }, async (scope) => {
-      for (;;) {
-        const entry = await scope.locate(primary);
-        const response = await scope.request(entry, 'txnHeartBeat', (context) => ({
-          txnHeartBeat: { context, primaryLock: primary, startTs: encodeTs(this.ts), adviseLockTtlMs: Math.min(ttl, 0xffff_ffff) },
-        }));
-        if (response === REGROUP) continue;
-        return;
-      }
-    });
+    await this.client.kv.runOperation(`heartbeat of ${this.ts}`, { timeoutMs: this.client.options.heartbeatIntervalMs }, (scope) =>
+      scope.requestForKey(primary, 'txnHeartBeat', (context) => ({
+        txnHeartBeat: { context, primaryLock: primary, startTs: encodeTs(this.ts), adviseLockTtlMs: Math.min(ttl, 0xffff_ffff) },
+      })),
+    );
   }
 
   /** Abandons the transaction; locks it may have written are removed. */
