@@ -113,6 +113,12 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /**
+   * The newest pre-vote request ignored because this node was in a leader's lease. It is answered
+   * when the lease runs out (see tickElection) instead of leaving its sender to wait a whole new
+   * election timeout; any message from a leader drops it.
+   */
+  private deferredPreVote: VoteRequest | undefined;
   /** A timeout-now received in this term while conf changes awaited apply (see handleTimeoutNow). */
   private deferredTransferTerm = 0;
   /** Ticks since this node started (plus any not owed, see quietTicks), saturating at the election timeout (see inLease). */
@@ -203,6 +209,7 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.deferredPreVote = undefined;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
     this.tracker.resetVotes();
@@ -283,6 +290,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
+    if (this.deferredPreVote !== undefined && !this.inLease()) this.answerDeferredPreVote();
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false);
@@ -396,7 +404,13 @@ export class Raft {
       this.vote === m.from ||
       (this.vote === NONE && this.lead === NONE) ||
       (m.type === 'preVote' && m.term > this.term);
-    return canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    if (!canVote || !this.log.isUpToDate(m.lastIndex, m.lastTerm)) return false;
+    if (m.type === 'preVote' && this.role === 'preCandidate' && m.lastTerm === this.log.lastTerm() && m.lastIndex === this.log.lastIndex()) {
+      // Two pre-candidates with equal logs that granted each other would both campaign and split
+      // the vote; the lower id goes first. (A pre-vote changes nothing, so this costs no safety.)
+      return m.from < this.id;
+    }
+    return true;
   }
 
   // ---- Step: the single entry point for messages ---------------------------------------------
@@ -411,6 +425,7 @@ export class Raft {
           // Ignoring (rather than rejecting) keeps our term, so a rejoining node cannot depose a
           // healthy leader.
           this.logger.debug('ignoring vote request within leader lease', { id: this.id, from: m.from, term: m.term });
+          if (m.type === 'preVote' && this.role === 'follower') this.deferredPreVote = m;
           return;
         }
       }
@@ -466,6 +481,20 @@ export class Raft {
     if (!this.checkQuorum) return false;
     if (this.lead !== NONE && this.electionElapsed < this.electionTimeout) return true;
     return this.readOnly.option === 'leaseBased' && this.ticksSinceStart < this.electionTimeout;
+  }
+
+  /**
+   * The lease under which a pre-vote was ignored has run out without word from the leader: the
+   * pre-candidate may well be right that the leader is gone. Answer it now, and hold back our own
+   * campaign for an election timeout so that the two of us do not split the vote.
+   */
+  private answerDeferredPreVote(): void {
+    const m = this.deferredPreVote!;
+    this.deferredPreVote = undefined;
+    if (this.role !== 'follower' || m.term <= this.term || !this.canGrantVote(m)) return;
+    this.logger.debug('granting a pre-vote deferred by the leader lease', { id: this.id, to: m.from, term: m.term });
+    this.send({ type: 'preVoteResponse', from: this.id, to: m.from, term: m.term, reject: false });
+    this.randomizedElectionTimeout = Math.max(this.randomizedElectionTimeout, this.electionElapsed + this.electionTimeout);
   }
 
   private handleVoteRequest(m: VoteRequest): void {
@@ -559,24 +588,28 @@ export class Raft {
     }
   }
 
+  private heardFromLeader(leader: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = leader;
+    // The leader is alive: a pre-candidate that asked while we were in its lease is not needed.
+    this.deferredPreVote = undefined;
+  }
+
   private stepFollower(m: Message): void {
     switch (m.type) {
       case 'propose':
         this.followerForwardProposal(m);
         return;
       case 'append':
-        this.electionElapsed = 0;
-        this.lead = m.from;
+        this.heardFromLeader(m.from);
         this.handleAppend(m);
         return;
       case 'heartbeat':
-        this.electionElapsed = 0;
-        this.lead = m.from;
+        this.heardFromLeader(m.from);
         this.handleHeartbeat(m);
         return;
       case 'snapshot':
-        this.electionElapsed = 0;
-        this.lead = m.from;
+        this.heardFromLeader(m.from);
         this.handleSnapshot(m);
         return;
       case 'transferLeader':

@@ -4,7 +4,7 @@
 // empty entry lands at index 6.
 
 import { describe, expect, it } from 'vitest';
-import { RaftNode, type Message, type RandomSource } from '../../src/raft/index.js';
+import { RaftNode, type Message, type NodeId, type RandomSource } from '../../src/raft/index.js';
 import { MemoryRaftStorage } from '../../src/storage/memory_raft_storage.js';
 import { Cluster } from './harness.js';
 import {
@@ -434,6 +434,71 @@ describe('pre-vote', () => {
     expect(c.node(3).status()).toMatchObject({ role: 'follower', term: 6, lead: 1, commit: 7 });
     expect(c.get(3).applied).toEqual(['x']);
     expect(terms(c, [1, 2, 3])).toEqual([6, 6, 6]);
+  });
+
+  it('a pre-vote ignored within the lease is answered when the lease runs out, and its sender wins at once', () => {
+    const c = Cluster.create([1, 2, 3]);
+    c.campaign(1);
+    // The leader dies. n3 times out first and asks n2, which heard from n1 a moment ago.
+    c.isolate(1);
+    let since = mark(c);
+    c.campaign(3);
+    expect(ofType(deliveredSince(c, since), 'preVote', { from: 3 }).map((m) => m.to)).toEqual([2]);
+    expect(deliveredSince(c, since).filter((m) => m.from === 2)).toEqual([]);
+    expect(c.role(3)).toBe('preCandidate');
+
+    // n3's clock stands still here; only n2 ticks. When n2's lease ends (an election timeout
+    // after n1's last heartbeat) it grants the request it ignored, and n3 wins term 7 without a
+    // second timeout.
+    since = mark(c);
+    c.tick(2, ELECTION_TICK);
+    expect(ofType(deliveredSince(c, since), 'preVoteResponse', { from: 2 }).map((m) => [m.to, m.term, m.reject])).toEqual([[3, 7, false]]);
+    expect(c.node(3).status()).toMatchObject({ role: 'leader', term: 7 });
+    expect(c.node(2).status()).toMatchObject({ role: 'follower', term: 7, lead: 3 });
+    // n2 never campaigned against it.
+    expect(ofType(deliveredSince(c, since), 'preVote', { from: 2 })).toEqual([]);
+  });
+
+  it('a pre-vote ignored within the lease is dropped once the leader is heard from again', () => {
+    const c = Cluster.create([1, 2, 3]);
+    c.campaign(1);
+    c.cutLink(1, 3);
+    c.cutLink(3, 1);
+    c.campaign(3);
+    expect(c.role(3)).toBe('preCandidate');
+    // n1 stays in touch with n2: the ignored request is never answered, however long n2 ticks.
+    const since = mark(c);
+    for (let i = 0; i < 3 * ELECTION_TICK; i++) {
+      c.tick(1);
+      c.tick(2);
+    }
+    expect(ofType(deliveredSince(c, since), 'preVoteResponse', { from: 2 })).toEqual([]);
+    expect(c.node(1).status()).toMatchObject({ role: 'leader', term: 6 });
+  });
+
+  it('two pre-candidates with equal logs do not both win: the lower id goes first and no vote is split', () => {
+    const c = Cluster.create([1, 2, 3]);
+    c.campaign(1);
+    c.isolate(1);
+    // Both followers leave the lease and pre-campaign before hearing each other's request.
+    c.cutLink(2, 3);
+    c.cutLink(3, 2);
+    c.tick(2, ELECTION_TICK - 1);
+    c.tick(3, ELECTION_TICK - 1);
+    c.campaign(2);
+    c.campaign(3);
+    expect(roles(c, [2, 3])).toEqual(['preCandidate', 'preCandidate']);
+    c.heal();
+    c.isolate(1);
+    const request = (from: NodeId, to: NodeId): Message => ({ type: 'preVote', from, to, term: 7, lastIndex: 6, lastTerm: 6, transfer: false });
+    // n2 refuses n3 (a higher id with the same log); n3 grants n2, which then wins term 7.
+    const since = mark(c);
+    c.send(request(3, 2));
+    expect(ofType(deliveredSince(c, since), 'preVoteResponse', { from: 2 }).map((m) => [m.to, m.reject])).toEqual([[3, true]]);
+    c.send(request(2, 3));
+    expect(ofType(deliveredSince(c, since), 'preVoteResponse', { from: 3 }).map((m) => [m.to, m.reject])).toEqual([[2, false]]);
+    expect(c.node(2).status()).toMatchObject({ role: 'leader', term: 7 });
+    expect(c.node(3).status()).toMatchObject({ role: 'follower', term: 7, lead: 2 });
   });
 });
 
