@@ -62,6 +62,12 @@ const SHUTDOWN_GRACE_MS = 2_000;
 const READY_WINDOW_MS = 15_000;
 /** How often a blank node asks the placement driver whether the cluster exists yet. */
 const JOIN_POLL_MS = 500;
+/**
+ * Every store's address is fetched this often. Followers of a Region never talk to each other
+ * until their leader dies, and then the placement driver may have died with it: the addresses
+ * an election needs must already be here.
+ */
+const STORE_ADDRESS_REFRESH_MS = 10_000;
 
 export class NodeStartError extends Error {
   readonly code = 'NodeStart';
@@ -92,6 +98,7 @@ export class Node {
   private adopting: Promise<void> | undefined;
   private placementAttached = false;
   private pdLeaderWatch: NodeJS.Timeout | undefined;
+  private storeAddressRefresh: NodeJS.Timeout | undefined;
   readonly log: Logger;
 
   private constructor(readonly config: NodeConfig) {
@@ -472,6 +479,21 @@ export class Node {
       }
     }, 500);
     this.pdLeaderWatch.unref();
+    this.refreshStoreAddresses();
+    this.storeAddressRefresh = setInterval(() => this.refreshStoreAddresses(), STORE_ADDRESS_REFRESH_MS);
+    this.storeAddressRefresh.unref();
+  }
+
+  private refreshStoreAddresses(): void {
+    this.pdClient
+      .getAllStores({ timeoutMs: 5_000 })
+      .then((stores) => {
+        for (const store of stores) {
+          const id = Number(store.id ?? 0);
+          if (id !== 0 && store.address) this.storeAddresses.set(id, store.address);
+        }
+      })
+      .catch((err: unknown) => this.log.debug('could not refresh store addresses', { error: err instanceof Error ? err.message : String(err) }));
   }
 
   private async withRetries<T>(what: string, f: () => Promise<T>, totalMs: number): Promise<T> {
@@ -568,6 +590,7 @@ export class Node {
     this.stopping = true;
     if (this.joinTimer) clearTimeout(this.joinTimer);
     if (this.pdLeaderWatch) clearInterval(this.pdLeaderWatch);
+    if (this.storeAddressRefresh) clearInterval(this.storeAddressRefresh);
     this.log.info('node stopping');
     this.heartbeatStream?.close();
     this.kv?.txn.stop();
