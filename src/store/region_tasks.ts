@@ -96,7 +96,9 @@ export class RegionTasks {
     const core = peer.raft.core;
     const last = core.log.lastIndex();
     if (core.leadTransferee !== 0 || core.log.committed !== last || peer.appliedIndex !== last) return false;
-    if (core.tracker.config.voters.isJoint) return false;
+    // A learner is always on its way to becoming a voter: the placement driver promotes it once a
+    // heartbeat shows it caught up, and a sleeping leader would never send that heartbeat.
+    if (core.tracker.config.voters.isJoint || core.tracker.config.learners.size > 0) return false;
     let caughtUp = true;
     core.tracker.visit((_, pr) => {
       if (pr.match !== last) caughtUp = false;
@@ -106,6 +108,8 @@ export class RegionTasks {
 
   private hibernate(peer: Peer): void {
     peer.hibernating = true;
+    // The placement driver hears the Region's last state before it goes quiet.
+    this.heartbeatDue.add(peer);
     // The notice must be the leader's last message: it goes out after this iteration's
     // messages (the heartbeats of this very tick among them), or a follower would be woken by
     // a heartbeat that arrives after it.
