@@ -36,6 +36,7 @@ interface CairnNode {
   name: string;
   grpc: string;
   http: string;
+  sql: string;
   dir: string;
   logFile: string;
   process?: ChildProcess;
@@ -72,18 +73,19 @@ export class CairnTarget implements KvTarget {
   async setup(): Promise<void> {
     this.dir = await mkdtemp(join(this.context.workDir, 'cairn-bench-cairn-'));
     process.on('exit', this.emergencyCleanup);
-    const ports = await freePorts(NODES * 2);
+    const ports = await freePorts(NODES * 3);
     this.nodes = Array.from({ length: NODES }, (_, i) => ({
       name: `n${i + 1}`,
-      grpc: `${HOST}:${ports[2 * i]!}`,
-      http: `${HOST}:${ports[2 * i + 1]!}`,
+      grpc: `${HOST}:${ports[3 * i]!}`,
+      http: `${HOST}:${ports[3 * i + 1]!}`,
+      sql: `${HOST}:${ports[3 * i + 2]!}`,
       dir: join(this.dir!, `n${i + 1}`),
       logFile: join(this.dir!, `n${i + 1}.log`),
     }));
     const join_ = this.nodes.map((n) => n.grpc).join(',');
     for (const n of this.nodes) {
       const log = openSync(n.logFile, 'a');
-      const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--join=${join_}`, '--log-level=warn', ...this.extraFlags];
+      const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--sql-addr=${n.sql}`, '--insecure', `--join=${join_}`, '--log-level=warn', ...this.extraFlags];
       const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
       closeSync(log);
       n.process = child;

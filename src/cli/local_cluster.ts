@@ -20,6 +20,7 @@ export interface LocalClusterOptions {
   dir: string;
   grpcPort: string;
   httpPort: string;
+  sqlPort: string;
   logLevel: string;
 }
 
@@ -27,6 +28,7 @@ interface LocalNode {
   readonly name: string;
   readonly grpc: string;
   readonly http: string;
+  readonly sql: string;
   readonly dir: string;
   readonly log: string;
   child?: ChildProcess;
@@ -51,12 +53,14 @@ export async function localClusterCommand(opts: LocalClusterOptions, init: (host
   if (count > MAX_NODES) throw new UsageError(`--nodes is at most ${MAX_NODES} on one machine`);
   const grpcBase = port('grpc-port', opts.grpcPort, count);
   const httpBase = port('http-port', opts.httpPort, count);
+  const sqlBase = port('sql-port', opts.sqlPort, count);
   const root = resolve(opts.dir);
   mkdirSync(root, { recursive: true });
   const nodes: LocalNode[] = Array.from({ length: count }, (_, i) => ({
     name: `n${i + 1}`,
     grpc: `${HOST}:${grpcBase + i}`,
     http: `${HOST}:${httpBase + i}`,
+    sql: `${HOST}:${sqlBase + i}`,
     dir: join(root, `n${i + 1}`),
     log: join(root, `n${i + 1}.log`),
   }));
@@ -84,7 +88,7 @@ export async function localClusterCommand(opts: LocalClusterOptions, init: (host
 
   for (const n of nodes) {
     const log = openSync(n.log, 'a');
-    const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--join=${joinList}`, `--log-level=${opts.logLevel}`];
+    const args = [BIN, 'start', `--store=${n.dir}`, `--listen-addr=${n.grpc}`, `--advertise-addr=${n.grpc}`, `--http-addr=${n.http}`, `--sql-addr=${n.sql}`, '--insecure', `--join=${joinList}`, `--log-level=${opts.logLevel}`];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     n.child = child;
@@ -124,11 +128,10 @@ export async function localClusterCommand(opts: LocalClusterOptions, init: (host
 
   const lines = [
     `local cluster of ${count} node${count === 1 ? '' : 's'} is ready; data and logs in ${root}`,
-    ...nodes.map((n) => `  ${n.name}  gRPC ${n.grpc}   admin http://${n.http}/health`),
-    'try:',
-    `  node ${BIN} debug kv put --host=${nodes[0]!.grpc} hello world`,
-    `  node ${BIN} debug kv get --host=${nodes[0]!.grpc} hello`,
-    `  node ${BIN} debug regions --host=${nodes[0]!.grpc}`,
+    ...nodes.map((n) => `  ${n.name}  SQL ${n.sql}   gRPC ${n.grpc}   admin http://${n.http}/health`),
+    'connect with:',
+    `  psql "postgresql://root@${nodes[0]!.sql}/defaultdb?sslmode=disable"`,
+    `  node ${BIN} sql --insecure --host=${nodes[0]!.sql}`,
     'Ctrl-C stops every node; run the same command again to restart this cluster.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -41,11 +41,14 @@ interface StartOptions {
   regionSplitKeys: string;
   raftLogGcThreshold: string;
   logLevel: string;
+  sqlAddr: string;
+  insecure?: boolean;
 }
 
 async function startCommand(opts: StartOptions): Promise<void> {
   const listen = parseHostPort('listen-addr', opts.listenAddr);
   const http = parseHostPort('http-addr', opts.httpAddr);
+  const sql = parseHostPort('sql-addr', opts.sqlAddr);
   const join = parseAddressList('join', opts.join);
   let advertise = opts.advertiseAddr;
   if (advertise !== undefined) {
@@ -76,7 +79,9 @@ async function startCommand(opts: StartOptions): Promise<void> {
     },
     pd: { storeDownTimeoutMs: parseDurationMs('store-down-timeout', opts.storeDownTimeout), gcTtlMs },
     logger,
+    sql,
   });
+  if (opts.insecure !== true) logger.warn('TLS is not implemented yet: the node serves SQL without encryption or authentication (as --insecure)');
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -166,6 +171,8 @@ export function buildProgram(): Command {
     .option('--listen-addr <host:port>', 'internal gRPC address to listen on (Raft, KV, placement driver)', ':26258')
     .option('--advertise-addr <host:port>', 'address other nodes and clients use to reach this node (default: hostname and the listen port)')
     .option('--http-addr <host:port>', 'admin HTTP address (/health, /health?ready=1)', ':8080')
+    .option('--sql-addr <host:port>', 'SQL address (PostgreSQL wire protocol) to listen on', ':26257')
+    .option('--insecure', 'serve without TLS and authentication (the only mode so far)')
     .option('--raft-tick-interval <duration>', 'length of one Raft tick', '100ms')
     .option('--raft-election-ticks <n>', 'ticks without a leader before an election', '10')
     .option('--store-down-timeout <duration>', 'a store silent this long has its replicas replaced', '5m')
@@ -190,6 +197,7 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'parent of the nodes\' data directories and logs', './cairn-local')
     .option('--grpc-port <port>', 'gRPC port of the first node; the others take the next ones', '20160')
     .option('--http-port <port>', 'admin HTTP port of the first node; the others take the next ones', '8080')
+    .option('--sql-port <port>', 'SQL port of the first node; the others take the next ones', '26257')
     .addOption(new Option('--log-level <level>', 'log level of the nodes').default('info'))
     .action((opts: LocalClusterOptions) => localClusterCommand(opts, (host) => initCommand({ host, timeout: '2m' })));
 

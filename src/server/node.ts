@@ -31,6 +31,10 @@ import { startAdminServer } from '../admin/http.js';
 import { BLANK_IDENTITY, readIdentity, writeIdentity, type NodeIdentity } from './identity.js';
 import type { Logger } from './logger.js';
 import type { PdServerOptions } from '../pd/index.js';
+import { RawKvClient } from '../client/kv_client.js';
+import { TxnClient } from '../client/txn/txn_client.js';
+import { Gateway } from '../sql/gateway.js';
+import { PgServer } from '../sql/pgwire/server.js';
 
 export const BUILD_VERSION = '0.1.0';
 
@@ -50,6 +54,8 @@ export interface NodeConfig {
   readonly tuning: TuningOverrides;
   readonly pd: Partial<PdServerOptions>;
   readonly logger: Logger;
+  /** Where the SQL gateway listens (PostgreSQL wire protocol); none if undefined. */
+  readonly sql?: HostPort;
 }
 
 /** Bootstrap ids: the placement driver allocates every later id above these. */
@@ -68,6 +74,8 @@ const JOIN_POLL_MS = 500;
  * an election needs must already be here.
  */
 const STORE_ADDRESS_REFRESH_MS = 10_000;
+/** Keys one SQL transaction may write (pgbench -i loads 100,000 rows at scale 1 in one transaction). */
+const SQL_TXN_MAX_KEYS = 1_000_000;
 
 export class NodeStartError extends Error {
   readonly code = 'NodeStart';
@@ -99,6 +107,10 @@ export class Node {
   private placementAttached = false;
   private pdLeaderWatch: NodeJS.Timeout | undefined;
   private storeAddressRefresh: NodeJS.Timeout | undefined;
+  private sqlKv: RawKvClient | undefined;
+  private sqlTxns: TxnClient | undefined;
+  private gateway: Gateway | undefined;
+  private pgServer: PgServer | undefined;
   readonly log: Logger;
 
   private constructor(readonly config: NodeConfig) {
@@ -182,10 +194,12 @@ export class Node {
       status: () => this.statusJson(),
       regions: () => this.regionsJson(),
     });
+    if (config.sql !== undefined) await this.startSql(config.sql);
     log.info('node started', {
       advertise: config.advertise,
       listen: `${config.listen.host}:${config.listen.port}`,
       http: `${config.http.host}:${config.http.port}`,
+      ...(config.sql !== undefined ? { sql: `${config.sql.host}:${config.sql.port}` } : {}),
       join: config.join,
       pdMember: this.memberId,
     });
@@ -194,6 +208,38 @@ export class Node {
       void this.init().catch((err: unknown) => log.warn('resuming the interrupted bootstrap failed', { error: String(err) }));
     } else {
       this.scheduleJoin(0);
+    }
+  }
+
+  // ---- SQL ---------------------------------------------------------------------------------------
+
+  /** Starts the SQL gateway: a KV client with the in-process path to this store, and the pgwire listener. */
+  private async startSql(addr: HostPort): Promise<void> {
+    await Gateway.prepare();
+    const sqlLog = this.log.child({ component: 'sql' });
+    // Made on first use: the placement-driver client is replaced when the cluster is initialised.
+    const txnClient = (): TxnClient => {
+      if (this.sqlTxns === undefined) {
+        this.sqlKv = new RawKvClient({ pd: this.pdClient, localHandler: this.kv });
+        this.sqlTxns = new TxnClient(this.sqlKv, { getTimestamp: () => this.pdClient.getTimestamp({ timeoutMs: 5_000 }) }, { maxWriteKeys: SQL_TXN_MAX_KEYS });
+      }
+      return this.sqlTxns;
+    };
+    this.gateway = new Gateway({
+      txnClient,
+      nodeId: () => this.identity.storeId,
+      ready: () => this.readiness().ready,
+      logger: sqlLog,
+    });
+    try {
+      this.pgServer = await PgServer.listen({
+        host: addr.host,
+        port: addr.port,
+        factory: this.gateway,
+        logger: { error: (m, f) => sqlLog.error(m, f), warn: (m, f) => sqlLog.warn(m, f), debug: (m, f) => sqlLog.debug(m, f) },
+      });
+    } catch (err) {
+      throw new NodeStartError(`cannot listen for SQL on ${addr.host}:${addr.port}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -592,6 +638,11 @@ export class Node {
     if (this.pdLeaderWatch) clearInterval(this.pdLeaderWatch);
     if (this.storeAddressRefresh) clearInterval(this.storeAddressRefresh);
     this.log.info('node stopping');
+    // SQL clients first: their statements need the store and the placement driver to finish.
+    if (this.pgServer) await this.pgServer.close(SHUTDOWN_GRACE_MS).catch(() => {});
+    this.gateway?.stop();
+    await this.sqlTxns?.flush().catch(() => {});
+    this.sqlKv?.close();
     this.heartbeatStream?.close();
     this.kv?.txn.stop();
     this.pdServer?.stop();

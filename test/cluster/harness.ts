@@ -45,6 +45,8 @@ export interface ProcNode {
   readonly name: string;
   readonly grpc: string;
   readonly http: string;
+  /** The SQL (pgwire) address. */
+  readonly sql: string;
   readonly dir: string;
   readonly log: string;
   proc: ChildProcess | undefined;
@@ -77,6 +79,7 @@ export class ProcessCluster {
       name,
       grpc: `127.0.0.1:${await freePort()}`,
       http: `127.0.0.1:${await freePort()}`,
+      sql: `127.0.0.1:${await freePort()}`,
       dir: join(this.root, name),
       log: join(this.root, `${name}.log`),
       proc: undefined,
@@ -95,6 +98,8 @@ export class ProcessCluster {
       `--listen-addr=${node.grpc}`,
       `--advertise-addr=${node.grpc}`,
       `--http-addr=${node.http}`,
+      `--sql-addr=${node.sql}`,
+      '--insecure',
       `--join=${this.joinList.join(',')}`,
       ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`),
     ];
