@@ -128,7 +128,9 @@ export type CommandName =
   | 'cleanup'
   | 'checkTxnStatus'
   | 'resolveLock'
-  | 'txnHeartBeat';
+  | 'txnHeartBeat'
+  | 'acquirePessimisticLock'
+  | 'pessimisticRollback';
 export type SubResponse<C extends CommandName> = NonNullable<kvpb.IResponse[C]>;
 
 /** Returned by a Region request whose keys must be routed again (the Region changed or vanished). */

@@ -4,6 +4,12 @@
 // replicates the collected modifications through the Region's Raft log. Run one at a time per key,
 // they give snapshot isolation: a reader at ts sees exactly the transactions committed at or
 // before ts, and two transactions writing a common key never both commit.
+//
+// Pessimistic transactions lock a key when they first mean to change it (acquirePessimisticLock)
+// instead of finding conflicts at prewrite: the lock is checked against the newest commit of the
+// key at its for_update_ts, and from then on nobody else can commit the key, so the prewrite of a
+// key locked that way skips the conflict check and only turns the lock into a normal one. A
+// pessimistic lock carries no data, so readers pass over it.
 import { MAX_TS, RecordTag, dataKeyAt, lockKey, parseKey, tagEnd, userRange, writeKey } from './keys.js';
 import { decodeLock, decodeWrite, encodeLock, encodeWrite, physicalMs, type Lock, type LockKind, type Write } from './records.js';
 
@@ -56,7 +62,11 @@ export type KeyError =
   | { readonly kind: 'commitTsExpired'; readonly key: Uint8Array; readonly commitTs: bigint; readonly minCommitTs: bigint }
   | { readonly kind: 'txnNotFound'; readonly key: Uint8Array; readonly startTs: bigint }
   | { readonly kind: 'alreadyExists'; readonly key: Uint8Array }
-  | { readonly kind: 'tooOld'; readonly key: Uint8Array; readonly startTs: bigint; readonly safePoint: bigint };
+  | { readonly kind: 'tooOld'; readonly key: Uint8Array; readonly startTs: bigint; readonly safePoint: bigint }
+  /** A prewrite counted on the transaction's pessimistic lock, but the lock is gone (resolved away after it expired). */
+  | { readonly kind: 'pessimisticLockNotFound'; readonly key: Uint8Array; readonly startTs: bigint }
+  /** The transaction was rolled back on the key (a resolver found it abandoned): it may not lock it again. */
+  | { readonly kind: 'pessimisticLockRolledBack'; readonly key: Uint8Array; readonly startTs: bigint };
 
 export function describeKeyError(e: KeyError): string {
   const key = Buffer.from(e.key).toString('hex');
@@ -77,6 +87,10 @@ export function describeKeyError(e: KeyError): string {
       return `key ${key} already exists`;
     case 'tooOld':
       return `timestamp ${e.startTs} is below the garbage-collection safe point ${e.safePoint}: the transaction is too old`;
+    case 'pessimisticLockNotFound':
+      return `the pessimistic lock of transaction ${e.startTs} on key ${key} is gone (resolved after it expired?): the transaction must abort`;
+    case 'pessimisticLockRolledBack':
+      return `transaction ${e.startTs} was rolled back on key ${key} and may not lock it again: the transaction must abort`;
   }
 }
 
@@ -141,6 +155,8 @@ export interface PrewriteMutation {
   readonly op: 'put' | 'delete' | 'lock' | 'insert';
   readonly key: Uint8Array;
   readonly value?: Uint8Array;
+  /** The transaction holds a pessimistic lock on the key: it must still be there, and conflicts were checked when it was taken. */
+  readonly pessimistic?: boolean;
 }
 
 export interface PrewriteParams {
@@ -157,7 +173,10 @@ export interface PrewriteParams {
  */
 export async function prewrite(reader: MvccReader, writer: MvccWriter, m: PrewriteMutation, p: PrewriteParams): Promise<KeyError | undefined> {
   const lock = await loadLock(reader, m.key);
-  if (lock !== undefined) {
+  if (m.pessimistic === true) return prewritePessimistic(reader, writer, m, p, lock);
+  // An unflagged mutation over the transaction's own pessimistic lock is checked as an optimistic
+  // one (from start_ts) and then replaces the lock.
+  if (lock !== undefined && !(lock.startTs === p.startTs && lock.kind === 'pessimistic')) {
     if (lock.startTs !== p.startTs) return { kind: 'locked', key: m.key, lock };
     return undefined;
   }
@@ -183,10 +202,123 @@ export async function prewrite(reader: MvccReader, writer: MvccWriter, m: Prewri
   return undefined;
 }
 
+/**
+ * Prewrite of a key the transaction locked pessimistically: the lock must be there (a lost lock
+ * means another transaction may have committed the key since, so this one must abort), and it
+ * becomes a normal lock with the mutation's data. No conflict check: there was one at locking.
+ */
+async function prewritePessimistic(reader: MvccReader, writer: MvccWriter, m: PrewriteMutation, p: PrewriteParams, lock: Lock | undefined): Promise<KeyError | undefined> {
+  if (lock === undefined || lock.startTs !== p.startTs) {
+    // A retried one-phase commit whose answer was lost finds its own commit here.
+    const own = await writeOfTxn(reader, m.key, p.startTs);
+    if (own !== undefined && own.write.kind !== 'rollback') return { kind: 'committed', key: m.key, startTs: p.startTs, commitTs: own.commitTs };
+    return { kind: 'pessimisticLockNotFound', key: m.key, startTs: p.startTs };
+  }
+  // Already prewritten: a retried request.
+  if (lock.kind !== 'pessimistic') return undefined;
+  if (!sameBytes(lock.primary, p.primary)) {
+    throw new Error(`prewrite names primary ${hexOf(p.primary)} but the pessimistic lock on ${hexOf(m.key)} has primary ${hexOf(lock.primary)}`);
+  }
+  if (m.op === 'insert') {
+    const visible = await latestDataWrite(reader, m.key, MAX_TS);
+    if (visible !== undefined && visible.write.kind === 'put') return { kind: 'alreadyExists', key: m.key };
+  }
+  const kind: LockKind = m.op === 'insert' ? 'put' : m.op;
+  // A reader may have pushed the pessimistic primary's min commit ts, and a heartbeat extended its
+  // TTL: neither may be lost by the conversion.
+  writer.putLock(m.key, {
+    primary: p.primary,
+    startTs: p.startTs,
+    kind,
+    ttlMs: Math.max(lock.ttlMs, p.ttlMs),
+    minCommitTs: maxTs(lock.minCommitTs, p.minCommitTs),
+    txnSize: p.txnSize,
+    forUpdateTs: lock.forUpdateTs ?? 0n,
+  });
+  if (kind === 'put') writer.putData(m.key, p.startTs, m.value ?? new Uint8Array(0));
+  return undefined;
+}
+
+export interface PessimisticLockParams {
+  readonly primary: Uint8Array;
+  readonly startTs: bigint;
+  /** Every commit of the key must be at or below this timestamp, or the lock is refused as a conflict. */
+  readonly forUpdateTs: bigint;
+  readonly ttlMs: number;
+  /** Also read the key's newest committed value. */
+  readonly returnValue: boolean;
+  /**
+   * Lock the key even when its newest commit is newer than for_update_ts, at that commit's ts
+   * (reported as lockedWithConflictTs), instead of refusing. Under steady contention a refused
+   * caller's next for_update_ts is often outdated again by the time it arrives; this cannot be.
+   */
+  readonly allowLockWithConflict?: boolean;
+}
+
+export type PessimisticLockResult =
+  | { readonly value: Uint8Array | undefined; readonly lockedWithConflictTs?: bigint }
+  | { readonly error: KeyError };
+
+/**
+ * Locks `key` for a pessimistic transaction before it writes it. Refused when another
+ * transaction holds a lock on it, or when the key's newest commit is newer than for_update_ts
+ * (the caller takes a newer one and asks again, so it always locks the newest version).
+ * Idempotent: the transaction's own lock is kept (its for_update_ts raised). With returnValue, the
+ * result carries the key's newest committed value: a current read, not a read at start_ts.
+ * Either way, while the lock stands nobody else can commit the key, so that value stays the newest.
+ */
+export async function acquirePessimisticLock(reader: MvccReader, writer: MvccWriter, key: Uint8Array, p: PessimisticLockParams): Promise<PessimisticLockResult> {
+  const lock = await loadLock(reader, key);
+  if (lock !== undefined && lock.startTs !== p.startTs) return { error: { kind: 'locked', key, lock } };
+  // Only commits that change the value matter: a newer rollback or lock-only record does not.
+  const newest = await latestDataWrite(reader, key, MAX_TS);
+  if (lock === undefined) {
+    // A resolver that found the transaction abandoned left a rollback record at its start ts.
+    const own = await reader.get(writeKey(key, p.startTs));
+    if (own !== undefined) {
+      const write = decodeWrite(own);
+      if (write.kind === 'rollback' && write.startTs === p.startTs) return { error: { kind: 'pessimisticLockRolledBack', key, startTs: p.startTs } };
+    }
+    const conflict = newest !== undefined && newest.commitTs > p.forUpdateTs ? newest : undefined;
+    if (conflict !== undefined && p.allowLockWithConflict !== true) {
+      return { error: { kind: 'writeConflict', key, startTs: p.startTs, conflictStartTs: conflict.write.startTs, conflictCommitTs: conflict.commitTs, primary: p.primary } };
+    }
+    const forUpdateTs = conflict?.commitTs ?? p.forUpdateTs;
+    writer.putLock(key, { primary: p.primary, startTs: p.startTs, kind: 'pessimistic', ttlMs: p.ttlMs, minCommitTs: forUpdateTs + 1n, txnSize: 0, forUpdateTs });
+    if (conflict !== undefined) return { ...(await valueOf(reader, key, p.returnValue ? conflict : undefined)), lockedWithConflictTs: forUpdateTs };
+  } else if (lock.kind === 'pessimistic' && p.forUpdateTs > (lock.forUpdateTs ?? 0n)) {
+    // Nobody could commit the key while the lock stood, so no conflict check is needed again.
+    writer.putLock(key, { ...lock, forUpdateTs: p.forUpdateTs, minCommitTs: maxTs(lock.minCommitTs, p.forUpdateTs + 1n), ttlMs: Math.max(lock.ttlMs, p.ttlMs) });
+  }
+  return valueOf(reader, key, p.returnValue ? newest : undefined);
+}
+
+/** The value a committed write put (none for a delete, or when no write is given). */
+async function valueOf(reader: MvccReader, key: Uint8Array, write: CommittedWrite | undefined): Promise<{ value: Uint8Array | undefined }> {
+  if (write === undefined || write.write.kind === 'delete') return { value: undefined };
+  const value = await reader.get(dataKeyAt(key, write.write.startTs));
+  if (value === undefined) throw new Error(`invariant: committed data of key ${hexOf(key)} at start ts ${write.write.startTs} is missing`);
+  return { value };
+}
+
+/**
+ * Removes the transaction's pessimistic lock on `key`, if it has one no newer than forUpdateTs (a
+ * late rollback must not remove a lock taken again since). Prewritten locks are left alone: they
+ * need a real rollback. No rollback record is written; the transaction may lock the key again.
+ */
+export async function pessimisticRollback(reader: MvccReader, writer: MvccWriter, key: Uint8Array, startTs: bigint, forUpdateTs: bigint): Promise<void> {
+  const lock = await loadLock(reader, key);
+  if (lock === undefined || lock.startTs !== startTs || lock.kind !== 'pessimistic') return;
+  if ((lock.forUpdateTs ?? 0n) > forUpdateTs) return;
+  writer.deleteLock(key);
+}
+
 /** Turns the transaction's lock on `key` into a write record at commitTs. Idempotent. */
 export async function commit(reader: MvccReader, writer: MvccWriter, key: Uint8Array, startTs: bigint, commitTs: bigint): Promise<KeyError | undefined> {
   const lock = await loadLock(reader, key);
   if (lock !== undefined && lock.startTs === startTs) {
+    // A pessimistic lock that was never prewritten has nothing to commit: the coordinator erred.
+    if (lock.kind === 'pessimistic') return { kind: 'txnLockNotFound', key, startTs };
     if (commitTs < lock.minCommitTs) return { kind: 'commitTsExpired', key, commitTs, minCommitTs: lock.minCommitTs };
     writer.putWrite(key, commitTs, { kind: lock.kind, startTs });
     writer.deleteLock(key);
@@ -271,15 +403,28 @@ export async function checkTxnStatus(
   return { kind: 'rolledBack', reason: 'lockNotExist' };
 }
 
-/** Extends the TTL of the transaction's lock on its primary (never shortens it). */
-export async function heartbeat(reader: MvccReader, writer: MvccWriter, primary: Uint8Array, startTs: bigint, adviseTtlMs: number): Promise<{ ttlMs: number } | KeyError> {
+/**
+ * Extends the TTL of the transaction's lock on its primary (never shortens it), pessimistic or
+ * not. With waitForTs given, also publishes which transaction it now waits for (0: none).
+ */
+export async function heartbeat(
+  reader: MvccReader,
+  writer: MvccWriter,
+  primary: Uint8Array,
+  startTs: bigint,
+  adviseTtlMs: number,
+  waitForTs?: bigint,
+): Promise<{ ttlMs: number } | KeyError> {
   const lock = await loadLock(reader, primary);
   if (lock === undefined || lock.startTs !== startTs) return { kind: 'txnNotFound', key: primary, startTs };
-  if (adviseTtlMs > lock.ttlMs) {
-    writer.putLock(primary, { ...lock, ttlMs: adviseTtlMs });
-    return { ttlMs: adviseTtlMs };
+  const ttlMs = Math.max(lock.ttlMs, adviseTtlMs);
+  const waitChanged = waitForTs !== undefined && waitForTs !== (lock.waitForTs ?? 0n);
+  if (ttlMs !== lock.ttlMs || waitChanged) {
+    const { waitForTs: _previous, ...rest } = lock;
+    const next = waitForTs === undefined ? lock : waitForTs === 0n ? rest : { ...rest, waitForTs };
+    writer.putLock(primary, { ...next, ttlMs });
   }
-  return { ttlMs: lock.ttlMs };
+  return { ttlMs };
 }
 
 /** Commits (commitTs > 0) or rolls back (commitTs = 0) the transaction's lock on `key`, if it has one. */
@@ -294,6 +439,11 @@ export async function resolveKey(reader: MvccReader, writer: MvccWriter, key: Ui
     rollbackLock(writer, key, lock);
     return undefined;
   }
+  if (lock.kind === 'pessimistic') {
+    // Never prewritten, so not part of what committed: the lock just goes.
+    writer.deleteLock(key);
+    return undefined;
+  }
   writer.putWrite(key, commitTs, { kind: lock.kind, startTs });
   writer.deleteLock(key);
   return undefined;
@@ -301,9 +451,13 @@ export async function resolveKey(reader: MvccReader, writer: MvccWriter, key: Ui
 
 // ---- reads at a timestamp ----
 
-/** A lock stops a reader at ts when it might commit at or before ts and changes the value. */
+/**
+ * A lock stops a reader at ts when it might commit at or before ts and changes the value. A
+ * pessimistic lock has no value yet; its prewrite comes later and takes a commit ts from after it,
+ * so after any reader that passed over it.
+ */
 function blocksReader(lock: Lock, ts: bigint, resolved: ReadonlySet<bigint>): boolean {
-  return lock.kind !== 'lock' && lock.startTs <= ts && !resolved.has(lock.startTs);
+  return lock.kind !== 'lock' && lock.kind !== 'pessimistic' && lock.startTs <= ts && !resolved.has(lock.startTs);
 }
 
 export type ReadResult = { readonly value: Uint8Array | undefined } | { readonly error: KeyError };
@@ -323,6 +477,18 @@ export async function getAt(reader: MvccReader, key: Uint8Array, ts: bigint, com
 }
 
 const EMPTY_SET: ReadonlySet<bigint> = new Set();
+
+function maxTs(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}
+
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
 
 export interface ScanAtResult {
   readonly pairs: Array<{ key: Uint8Array; value: Uint8Array }>;

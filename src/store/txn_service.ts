@@ -11,8 +11,18 @@
 // and waits for a committing transaction on its keys to finish. Either the reader looked first —
 // then its timestamp predates the commit's, which it will not see — or it waits and then reads the
 // commit: the same snapshot either way.
+//
+// A pessimistic lock request that meets another transaction's lock may wait on the store, a
+// bounded time, for that lock to go: it registers while it still holds its latches, so a command
+// removing the lock (which needs the same latch) always runs after the registration and wakes it.
+// The lock's owner committing or rolling back then costs the waiter no polling delay. Waiters of a
+// key queue by start ts (the oldest transaction first, so none starves) and a removed lock wakes
+// only the first, which tries once more and answers; if it did not take the lock, it wakes the
+// next. A primary publishing whom its transaction waits for wakes them all: their clients look
+// for a deadlock.
 import {
   MvccWriter,
+  acquirePessimisticLock,
   checkTxnStatus,
   commit,
   decodeTs,
@@ -21,6 +31,7 @@ import {
   getAt,
   heartbeat,
   lockExpired,
+  pessimisticRollback,
   prewrite,
   resolveKey,
   rollback,
@@ -36,6 +47,7 @@ import {
   type Lock,
   type Modify,
   type MvccReader,
+  type PessimisticLockParams,
   type PrewriteMutation,
 } from '../kv/index.js';
 import { kvpb, type raftcmdpb } from '../proto/index.js';
@@ -54,6 +66,13 @@ const RESOLVE_BATCH = 1_024;
 const REGION_SCAN_CHUNK = 1_024;
 /** A reader waits at most this long for a one-phase commit on its keys to finish. */
 const ONE_PC_WAIT_MS = 10_000;
+/**
+ * The longest a pessimistic lock request waits on the store for another transaction's lock to go.
+ * Short, because the client must look at the lock's owner now and then (expired? deadlocked?).
+ */
+const MAX_LOCK_WAIT_MS = 1_000;
+/** Pessimistic lock requests that may wait on one store at once; beyond it they answer at once. */
+const MAX_LOCK_WAITERS = 10_000;
 
 type RegionError = kvpb.IRegionError;
 type Outcome<T> = { regionError: RegionError } | { result: T };
@@ -66,6 +85,7 @@ interface Committing {
 
 export class TxnService {
   private readonly latches = new Latches(MAX_LATCHED_COMMANDS);
+  private readonly lockWaits = new LockWaits(MAX_LOCK_WAITERS);
   private readonly committing = new Set<Committing>();
   private readonly reader: MvccReader;
   /** The newest safe point the placement driver announced, and the state of the collector. */
@@ -93,6 +113,7 @@ export class TxnService {
   stop(): void {
     this.stopped = true;
     if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.lockWaits.wakeEveryone();
   }
 
   async handle(request: kvpb.IRequest): Promise<kvpb.IResponse | undefined> {
@@ -106,6 +127,8 @@ export class TxnService {
     if (request.checkTxnStatus) return { checkTxnStatus: await this.checkTxnStatus(request.checkTxnStatus) };
     if (request.resolveLock) return { resolveLock: await this.resolveLock(request.resolveLock) };
     if (request.txnHeartBeat) return { txnHeartBeat: await this.heartBeat(request.txnHeartBeat) };
+    if (request.acquirePessimisticLock) return { acquirePessimisticLock: await this.acquirePessimisticLock(request.acquirePessimisticLock) };
+    if (request.pessimisticRollback) return { pessimisticRollback: await this.pessimisticRollback(request.pessimisticRollback) };
     return undefined;
   }
 
@@ -231,6 +254,7 @@ export class TxnService {
           writes: writer.modifies.map(toWriteCommand),
         });
         if (outcome.kind === 'regionError') return { regionError: outcome.error };
+        for (const key of removedLocks(writer.modifies)) this.lockWaits.wakeFirst(key);
       }
       return { result };
     } finally {
@@ -290,12 +314,17 @@ export class TxnService {
             this.store.logger.info('one-phase commit fell back to locks: no timestamp', { error: err instanceof Error ? err.message : String(err) });
             return undefined;
           }
-          const commitTs = maxTs(ts, startTs + 1n, params.minCommitTs);
+          // The locks it would leave carry any min commit ts a reader pushed onto a pessimistic lock.
+          const staged = writer.modifies.filter((m) => m.op === 'put' && m.tag === RecordTag.Lock).map((m) => decodeLock(m.value!).minCommitTs);
+          const commitTs = maxTs(ts, startTs + 1n, params.minCommitTs, ...staged);
           const direct = new MvccWriter();
           for (const m of mutations) {
             const kind = m.op === 'insert' ? 'put' : m.op;
             if (kind === 'put') direct.putData(m.key, startTs, m.value ?? EMPTY);
             direct.putWrite(m.key, commitTs, { kind, startTs });
+            // The key may carry this transaction's pessimistic lock (flagged or not); no other
+            // lock can be there, and removing an absent one is harmless.
+            direct.deleteLock(m.key);
           }
           onePcCommitTs = commitTs;
           return direct;
@@ -460,11 +489,110 @@ export class TxnService {
     const primary = nonEmptyKey(req.primaryLock);
     const startTs = decodeTs(req.startTs);
     const advise = Number(req.adviseLockTtlMs ?? 0);
-    const outcome = await this.write(req.context, [primary], (writer) => heartbeat(this.reader, writer, primary, startTs, advise));
+    const waitForTs = decodeTs(req.waitForTs);
+    let published = false;
+    const outcome = await this.write(req.context, [primary], async (writer) => {
+      const before = await loadLock(this.reader, primary);
+      published = before !== undefined && before.startTs === startTs && (before.waitForTs ?? 0n) !== waitForTs;
+      return heartbeat(this.reader, writer, primary, startTs, advise, waitForTs);
+    });
     if ('regionError' in outcome) return { regionError: outcome.regionError };
     const result = outcome.result;
     if ('kind' in result) return { error: toWireKeyError(result) };
+    // Whoever waits for this transaction should look again: they may now be in a cycle with it.
+    if (published) this.lockWaits.wakeAll(primary);
     return { lockTtlMs: result.ttlMs };
+  }
+
+  // ---- pessimistic locks ----
+
+  private async acquirePessimisticLock(req: kvpb.IAcquirePessimisticLockRequest): Promise<kvpb.IAcquirePessimisticLockResponse> {
+    const keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    if (new Set(keys.map(keyId)).size !== keys.length) throw new Error('a pessimistic lock request may name each key once');
+    const startTs = decodeTs(req.startTs);
+    const forUpdateTs = decodeTs(req.forUpdateTs);
+    if (startTs === 0n) throw new Error('a pessimistic lock request needs a start ts');
+    if (forUpdateTs < startTs) throw new Error(`for update ts ${forUpdateTs} is below start ts ${startTs}`);
+    const params = {
+      primary: nonEmptyKey(req.primaryLock),
+      startTs,
+      forUpdateTs,
+      ttlMs: Number(req.lockTtlMs ?? 0),
+      returnValue: req.returnValues === true,
+      allowLockWithConflict: req.allowLockWithConflict === true,
+    };
+    const waitMs = Math.min(Number(req.waitMs ?? 0), MAX_LOCK_WAIT_MS);
+    const first = await this.tryPessimisticLock(req.context, keys, params, waitMs > 0);
+    if (first.wait === undefined) return first.response;
+    if (!(await first.wait.until(Date.now() + waitMs)) || this.stopped) return first.response;
+    // Woken: the lock it waited for changed. One more try, answered whatever it gives.
+    const second = await this.tryPessimisticLock(req.context, keys, params, false);
+    const wokenFor = first.wait.key;
+    const holds = second.response.error == null && second.response.regionError == null;
+    const stillLockedThere = second.response.error?.locked != null && keyId(second.response.error.locked.key ?? EMPTY) === keyId(wokenFor);
+    // It did not take the key it was woken for, which may be free: the next in line may.
+    if (!holds && !stillLockedThere) this.lockWaits.wakeFirst(wokenFor);
+    return second.response;
+  }
+
+  /**
+   * One attempt at locking every key. Refused by another transaction's lock, and allowed to wait,
+   * it registers (under the latches) to be woken when that lock goes.
+   */
+  private async tryPessimisticLock(
+    context: kvpb.IContext | null | undefined,
+    keys: readonly Uint8Array[],
+    params: PessimisticLockParams,
+    mayWait: boolean,
+  ): Promise<{ response: kvpb.IAcquirePessimisticLockResponse; wait?: LockWait }> {
+    let wait: LockWait | undefined;
+    const outcome = await this.write(
+      context,
+      keys,
+      async (writer, peer): Promise<{ error: KeyError } | { values: Array<Uint8Array | undefined>; conflictTs: bigint }> => {
+        // Its rollback records may be gone already: a lock taken now could outlive a resolution.
+        if (params.startTs < peer.gcSafePoint) return { error: { kind: 'tooOld', key: keys[0]!, startTs: params.startTs, safePoint: peer.gcSafePoint } };
+        const values: Array<Uint8Array | undefined> = [];
+        let conflictTs = 0n;
+        for (const key of keys) {
+          const result = await acquirePessimisticLock(this.reader, writer, key, params);
+          if ('error' in result) {
+            if (result.error.kind === 'locked' && mayWait) wait = this.lockWaits.register(key, params.startTs);
+            return { error: result.error };
+          }
+          values.push(result.value);
+          if (result.lockedWithConflictTs !== undefined && result.lockedWithConflictTs > conflictTs) conflictTs = result.lockedWithConflictTs;
+        }
+        return { values, conflictTs };
+      },
+      // All or nothing: with any key refused, none is locked.
+      async (result) => ('error' in result ? new MvccWriter() : undefined),
+    );
+    if ('regionError' in outcome) {
+      wait?.cancel();
+      return { response: { regionError: outcome.regionError } };
+    }
+    const result = outcome.result;
+    if ('error' in result) return { response: { error: toWireKeyError(result.error) }, wait };
+    const pairs: kvpb.IKvPair[] = [];
+    result.values.forEach((value, i) => {
+      if (value !== undefined) pairs.push({ key: keys[i]!, value });
+    });
+    return { response: { pairs, lockedWithConflictTs: result.conflictTs > 0n ? encodeTs(result.conflictTs) : undefined } };
+  }
+
+  private async pessimisticRollback(req: kvpb.IPessimisticRollbackRequest): Promise<kvpb.IPessimisticRollbackResponse> {
+    const keys = (req.keys ?? []).map(nonEmptyKey);
+    this.checkCount(keys.length);
+    const startTs = decodeTs(req.startTs);
+    const forUpdateTs = decodeTs(req.forUpdateTs);
+    if (startTs === 0n) throw new Error('a pessimistic rollback needs a start ts');
+    const outcome = await this.write(req.context, keys, async (writer) => {
+      for (const key of keys) await pessimisticRollback(this.reader, writer, key, startTs, forUpdateTs);
+      return undefined;
+    });
+    return answer(outcome);
   }
 
   // ---- limits ----
@@ -617,15 +745,16 @@ function resolvedSet(list: readonly Uint8Array[] | null | undefined): ReadonlySe
 
 function toPrewriteMutation(m: kvpb.IMutation): PrewriteMutation {
   const key = nonEmptyKey(m.key);
+  const pessimistic = m.pessimistic === true;
   switch (m.op ?? kvpb.MutationOp.MUTATION_PUT) {
     case kvpb.MutationOp.MUTATION_PUT:
-      return { op: 'put', key, value: m.value ?? EMPTY };
+      return { op: 'put', key, value: m.value ?? EMPTY, pessimistic };
     case kvpb.MutationOp.MUTATION_DELETE:
-      return { op: 'delete', key };
+      return { op: 'delete', key, pessimistic };
     case kvpb.MutationOp.MUTATION_LOCK:
-      return { op: 'lock', key };
+      return { op: 'lock', key, pessimistic };
     case kvpb.MutationOp.MUTATION_INSERT:
-      return { op: 'insert', key, value: m.value ?? EMPTY };
+      return { op: 'insert', key, value: m.value ?? EMPTY, pessimistic };
     default:
       throw new Error(`unknown mutation op ${String(m.op)}`);
   }
@@ -636,7 +765,7 @@ function toWriteCommand(m: Modify): raftcmdpb.IWriteCommand {
   return m.op === 'put' ? { put: { key: m.key, value: m.value ?? EMPTY, tag: m.tag, ts } } : { delete: { key: m.key, tag: m.tag, ts } };
 }
 
-const LOCK_KINDS = { put: kvpb.LockKind.LOCK_PUT, delete: kvpb.LockKind.LOCK_DELETE, lock: kvpb.LockKind.LOCK_ONLY } as const;
+const LOCK_KINDS = { put: kvpb.LockKind.LOCK_PUT, delete: kvpb.LockKind.LOCK_DELETE, lock: kvpb.LockKind.LOCK_ONLY, pessimistic: kvpb.LockKind.LOCK_PESSIMISTIC } as const;
 
 export function toLockInfo(key: Uint8Array, lock: Lock): kvpb.ILockInfo {
   return {
@@ -647,6 +776,8 @@ export function toLockInfo(key: Uint8Array, lock: Lock): kvpb.ILockInfo {
     txnSize: lock.txnSize,
     kind: LOCK_KINDS[lock.kind],
     minCommitTs: encodeTs(lock.minCommitTs),
+    forUpdateTs: lock.forUpdateTs === undefined ? undefined : encodeTs(lock.forUpdateTs),
+    waitForTs: lock.waitForTs === undefined ? undefined : encodeTs(lock.waitForTs),
   };
 }
 
@@ -672,6 +803,10 @@ export function toWireKeyError(e: KeyError): kvpb.IKeyError {
       return { message, alreadyExists: { key: e.key } };
     case 'tooOld':
       return { message, txnTooOld: { startTs: encodeTs(e.startTs), safePoint: encodeTs(e.safePoint) } };
+    case 'pessimisticLockNotFound':
+      return { message, pessimisticLockNotFound: { key: e.key, startTs: encodeTs(e.startTs) } };
+    case 'pessimisticLockRolledBack':
+      return { message, pessimisticLockRolledBack: { key: e.key, startTs: encodeTs(e.startTs) } };
   }
 }
 
@@ -680,3 +815,100 @@ function answer(outcome: Outcome<KeyError | undefined>): { regionError?: RegionE
   return outcome.result ? { error: toWireKeyError(outcome.result) } : {};
 }
 
+// ---- waiting for locks to go ----
+
+/** Keys whose lock the modifications remove (and do not put back). */
+function removedLocks(modifies: readonly Modify[]): Uint8Array[] {
+  const last = new Map<string, Modify>();
+  for (const m of modifies) if (m.tag === RecordTag.Lock) last.set(keyId(m.key), m);
+  return [...last.values()].filter((m) => m.op === 'delete').map((m) => m.key);
+}
+
+interface LockWait {
+  readonly key: Uint8Array;
+  /** Resolves true when woken, false at the deadline (ms since epoch). */
+  until(deadline: number): Promise<boolean>;
+  cancel(): void;
+}
+
+interface Waiter {
+  readonly priority: bigint;
+  woken: boolean;
+  wake(): void;
+}
+
+/** Pessimistic lock requests waiting, per key, for a lock on it to change; the lowest priority value first. */
+class LockWaits {
+  private readonly queues = new Map<string, Waiter[]>();
+  private count = 0;
+
+  constructor(private readonly maxWaiters: number) {}
+
+  /** A wait for `key`'s lock to change, or undefined when too many requests wait already. */
+  register(key: Uint8Array, priority: bigint): LockWait | undefined {
+    if (this.count >= this.maxWaiters) return undefined;
+    const id = keyId(key);
+    let notify: (() => void) | undefined;
+    const waiter: Waiter = {
+      priority,
+      woken: false,
+      wake: () => {
+        waiter.woken = true;
+        notify?.();
+      },
+    };
+    let queue = this.queues.get(id);
+    if (queue === undefined) this.queues.set(id, (queue = []));
+    // Stable: among equal priorities, the earlier registration first.
+    let at = queue.length;
+    while (at > 0 && queue[at - 1]!.priority > priority) at--;
+    queue.splice(at, 0, waiter);
+    this.count++;
+    const remove = (): void => {
+      const current = this.queues.get(id);
+      const index = current?.indexOf(waiter) ?? -1;
+      if (current === undefined || index < 0) return;
+      current.splice(index, 1);
+      this.count--;
+      if (current.length === 0) this.queues.delete(id);
+    };
+    return {
+      key,
+      until: (deadline) =>
+        new Promise<boolean>((resolve) => {
+          if (waiter.woken) {
+            remove();
+            resolve(true);
+            return;
+          }
+          const timer = setTimeout(() => {
+            remove();
+            resolve(false);
+          }, Math.max(0, deadline - Date.now()));
+          notify = () => {
+            clearTimeout(timer);
+            remove();
+            resolve(true);
+          };
+        }),
+      cancel: remove,
+    };
+  }
+
+  /** Wakes the first request waiting on `key` that is not woken yet. */
+  wakeFirst(key: Uint8Array): void {
+    this.queues
+      .get(keyId(key))
+      ?.find((w) => !w.woken)
+      ?.wake();
+  }
+
+  /** Wakes every request waiting on `key`. */
+  wakeAll(key: Uint8Array): void {
+    for (const w of [...(this.queues.get(keyId(key)) ?? [])]) w.wake();
+  }
+
+  wakeEveryone(): void {
+    for (const queue of [...this.queues.values()]) for (const w of [...queue]) w.wake();
+  }
+}

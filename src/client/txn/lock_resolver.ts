@@ -19,8 +19,11 @@ export interface LockRef {
 export type ResolveOutcome =
   /** The lock is gone (committed or rolled back); the reader may retry at once. */
   | { readonly kind: 'resolved'; readonly committedAt: bigint | undefined }
-  /** Its transaction is alive: wait and retry. */
-  | { readonly kind: 'alive'; readonly ttlMs: number }
+  /**
+   * Its transaction is alive: wait and retry. `ttlMs` is its primary's TTL (from its start ts);
+   * `waitForTs` the transaction it is itself waiting for, if it published one (else 0).
+   */
+  | { readonly kind: 'alive'; readonly ttlMs: number; readonly waitForTs: bigint }
   /** Its transaction is alive but will commit after the reader's timestamp: read past the lock. */
   | { readonly kind: 'pushed' };
 
@@ -42,7 +45,7 @@ export class LockResolver {
     let commitTs = this.outcomes.get(lock.lockTs);
     if (commitTs === undefined) {
       const status = await this.checkStatus(scope, lock, readerTs);
-      if (status.kind === 'alive') return readerTs > 0n && status.minCommitTs > readerTs ? { kind: 'pushed' } : { kind: 'alive', ttlMs: status.ttlMs };
+      if (status.kind === 'alive') return readerTs > 0n && status.minCommitTs > readerTs ? { kind: 'pushed' } : { kind: 'alive', ttlMs: status.ttlMs, waitForTs: status.waitForTs };
       commitTs = status.commitTs;
       this.remember(lock.lockTs, commitTs);
     }
@@ -55,7 +58,11 @@ export class LockResolver {
     this.outcomes.set(lockTs, commitTs);
   }
 
-  private async checkStatus(scope: RegionScope, lock: LockRef, readerTs: bigint): Promise<{ kind: 'alive'; ttlMs: number; minCommitTs: bigint } | { kind: 'done'; commitTs: bigint }> {
+  private async checkStatus(
+    scope: RegionScope,
+    lock: LockRef,
+    readerTs: bigint,
+  ): Promise<{ kind: 'alive'; ttlMs: number; minCommitTs: bigint; waitForTs: bigint } | { kind: 'done'; commitTs: bigint }> {
     const currentTs = await this.timestamp();
     const response = await scope.requestForKey(lock.primary, 'checkTxnStatus', (context) => ({
       checkTxnStatus: {
@@ -69,7 +76,7 @@ export class LockResolver {
     if (response.error) throw new ProtocolError('CheckTxnStatus', response.error.message ?? 'key error');
     switch (response.status ?? kvpb.TxnStatusKind.TXN_LOCKED) {
       case kvpb.TxnStatusKind.TXN_LOCKED:
-        return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0), minCommitTs: decodeTs(response.lock?.minCommitTs) };
+        return { kind: 'alive', ttlMs: Number(response.lock?.ttlMs ?? 0), minCommitTs: decodeTs(response.lock?.minCommitTs), waitForTs: decodeTs(response.lock?.waitForTs) };
       case kvpb.TxnStatusKind.TXN_COMMITTED:
         return { kind: 'done', commitTs: decodeTs(response.commitTs) };
       default:
