@@ -3829,6 +3829,9 @@ export namespace cairn {
             /** Mutation value. */
             value: Uint8Array;
 
+            /** Mutation pessimistic. */
+            pessimistic: boolean;
+
             /**
              * Creates a new Mutation instance using the specified properties.
              * @param [properties] Properties to set
@@ -3876,6 +3879,9 @@ export namespace cairn {
 
                 /** Mutation value */
                 value?: (Uint8Array|null);
+
+                /** Mutation pessimistic */
+                pessimistic?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4048,7 +4054,10 @@ export namespace cairn {
             LOCK_DELETE = 1,
 
             /** LOCK_ONLY value */
-            LOCK_ONLY = 2
+            LOCK_ONLY = 2,
+
+            /** LOCK_PESSIMISTIC value */
+            LOCK_PESSIMISTIC = 3
         }
 
         /**
@@ -4090,6 +4099,12 @@ export namespace cairn {
 
             /** LockInfo minCommitTs. */
             minCommitTs: Uint8Array;
+
+            /** LockInfo forUpdateTs. */
+            forUpdateTs: Uint8Array;
+
+            /** LockInfo waitForTs. */
+            waitForTs: Uint8Array;
 
             /**
              * Creates a new LockInfo instance using the specified properties.
@@ -4150,6 +4165,12 @@ export namespace cairn {
 
                 /** LockInfo minCommitTs */
                 minCommitTs?: (Uint8Array|null);
+
+                /** LockInfo forUpdateTs */
+                forUpdateTs?: (Uint8Array|null);
+
+                /** LockInfo waitForTs */
+                waitForTs?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4730,6 +4751,162 @@ export namespace cairn {
         }
 
         /**
+         * Properties of a PessimisticLockNotFound.
+         * @deprecated Use cairn.kv.PessimisticLockNotFound.$Properties instead.
+         */
+        interface IPessimisticLockNotFound extends cairn.kv.PessimisticLockNotFound.$Properties {
+        }
+
+        /** Represents a PessimisticLockNotFound. */
+        class PessimisticLockNotFound {
+
+            /**
+             * Constructs a new PessimisticLockNotFound.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PessimisticLockNotFound.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PessimisticLockNotFound key. */
+            key: Uint8Array;
+
+            /** PessimisticLockNotFound startTs. */
+            startTs: Uint8Array;
+
+            /**
+             * Creates a new PessimisticLockNotFound instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PessimisticLockNotFound instance
+             */
+            static create(properties: cairn.kv.PessimisticLockNotFound.$Shape): cairn.kv.PessimisticLockNotFound & cairn.kv.PessimisticLockNotFound.$Shape;
+            static create(properties?: cairn.kv.PessimisticLockNotFound.$Properties): cairn.kv.PessimisticLockNotFound;
+
+            /**
+             * Encodes the specified PessimisticLockNotFound message. Does not implicitly {@link cairn.kv.PessimisticLockNotFound.verify|verify} messages.
+             * @param message PessimisticLockNotFound message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PessimisticLockNotFound.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PessimisticLockNotFound message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PessimisticLockNotFound & cairn.kv.PessimisticLockNotFound.$Shape} PessimisticLockNotFound
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PessimisticLockNotFound & cairn.kv.PessimisticLockNotFound.$Shape;
+
+            /**
+             * Gets the type url for PessimisticLockNotFound
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PessimisticLockNotFound {
+
+            /** Properties of a PessimisticLockNotFound. */
+            interface $Properties {
+
+                /** PessimisticLockNotFound key */
+                key?: (Uint8Array|null);
+
+                /** PessimisticLockNotFound startTs */
+                startTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PessimisticLockNotFound. */
+            type $Shape = cairn.kv.PessimisticLockNotFound.$Properties;
+        }
+
+        /**
+         * Properties of a PessimisticLockRolledBack.
+         * @deprecated Use cairn.kv.PessimisticLockRolledBack.$Properties instead.
+         */
+        interface IPessimisticLockRolledBack extends cairn.kv.PessimisticLockRolledBack.$Properties {
+        }
+
+        /** Represents a PessimisticLockRolledBack. */
+        class PessimisticLockRolledBack {
+
+            /**
+             * Constructs a new PessimisticLockRolledBack.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PessimisticLockRolledBack.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PessimisticLockRolledBack key. */
+            key: Uint8Array;
+
+            /** PessimisticLockRolledBack startTs. */
+            startTs: Uint8Array;
+
+            /**
+             * Creates a new PessimisticLockRolledBack instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PessimisticLockRolledBack instance
+             */
+            static create(properties: cairn.kv.PessimisticLockRolledBack.$Shape): cairn.kv.PessimisticLockRolledBack & cairn.kv.PessimisticLockRolledBack.$Shape;
+            static create(properties?: cairn.kv.PessimisticLockRolledBack.$Properties): cairn.kv.PessimisticLockRolledBack;
+
+            /**
+             * Encodes the specified PessimisticLockRolledBack message. Does not implicitly {@link cairn.kv.PessimisticLockRolledBack.verify|verify} messages.
+             * @param message PessimisticLockRolledBack message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PessimisticLockRolledBack.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PessimisticLockRolledBack message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PessimisticLockRolledBack & cairn.kv.PessimisticLockRolledBack.$Shape} PessimisticLockRolledBack
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PessimisticLockRolledBack & cairn.kv.PessimisticLockRolledBack.$Shape;
+
+            /**
+             * Gets the type url for PessimisticLockRolledBack
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PessimisticLockRolledBack {
+
+            /** Properties of a PessimisticLockRolledBack. */
+            interface $Properties {
+
+                /** PessimisticLockRolledBack key */
+                key?: (Uint8Array|null);
+
+                /** PessimisticLockRolledBack startTs */
+                startTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PessimisticLockRolledBack. */
+            type $Shape = cairn.kv.PessimisticLockRolledBack.$Properties;
+        }
+
+        /**
          * Properties of a KeyError.
          * @deprecated Use cairn.kv.KeyError.$Properties instead.
          */
@@ -4775,8 +4952,14 @@ export namespace cairn {
             /** KeyError txnTooOld. */
             txnTooOld?: (cairn.kv.TxnTooOld.$Properties|null);
 
+            /** KeyError pessimisticLockNotFound. */
+            pessimisticLockNotFound?: (cairn.kv.PessimisticLockNotFound.$Properties|null);
+
+            /** KeyError pessimisticLockRolledBack. */
+            pessimisticLockRolledBack?: (cairn.kv.PessimisticLockRolledBack.$Properties|null);
+
             /** KeyError error. */
-            error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld");
+            error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld"|"pessimisticLockNotFound"|"pessimisticLockRolledBack");
 
             /**
              * Creates a new KeyError instance using the specified properties.
@@ -4844,8 +5027,14 @@ export namespace cairn {
                 /** KeyError txnTooOld */
                 txnTooOld?: (cairn.kv.TxnTooOld.$Properties|null);
 
+                /** KeyError pessimisticLockNotFound */
+                pessimisticLockNotFound?: (cairn.kv.PessimisticLockNotFound.$Properties|null);
+
+                /** KeyError pessimisticLockRolledBack */
+                pessimisticLockRolledBack?: (cairn.kv.PessimisticLockRolledBack.$Properties|null);
+
                 /** KeyError error */
-                error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld");
+                error?: ("locked"|"conflict"|"txnLockNotFound"|"alreadyCommitted"|"commitTsExpired"|"txnNotFound"|"alreadyExists"|"txnTooOld"|"pessimisticLockNotFound"|"pessimisticLockRolledBack");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -4862,9 +5051,11 @@ export namespace cairn {
               txnNotFound?: cairn.kv.TxnNotFound.$Shape|null;
               alreadyExists?: cairn.kv.AlreadyExists.$Shape|null;
               txnTooOld?: cairn.kv.TxnTooOld.$Shape|null;
+              pessimisticLockNotFound?: cairn.kv.PessimisticLockNotFound.$Shape|null;
+              pessimisticLockRolledBack?: cairn.kv.PessimisticLockRolledBack.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ error?: undefined; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "locked"; locked: cairn.kv.LockInfo.$Shape; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "conflict"; locked?: null; conflict: cairn.kv.WriteConflict.$Shape; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "txnLockNotFound"; locked?: null; conflict?: null; txnLockNotFound: cairn.kv.TxnLockNotFound.$Shape; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "alreadyCommitted"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted: cairn.kv.AlreadyCommitted.$Shape; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "commitTsExpired"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired: cairn.kv.CommitTsExpired.$Shape; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null }|{ error?: "txnNotFound"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound: cairn.kv.TxnNotFound.$Shape; alreadyExists?: null; txnTooOld?: null }|{ error?: "alreadyExists"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists: cairn.kv.AlreadyExists.$Shape; txnTooOld?: null }|{ error?: "txnTooOld"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld: cairn.kv.TxnTooOld.$Shape })
+              ({ error?: undefined; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "locked"; locked: cairn.kv.LockInfo.$Shape; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "conflict"; locked?: null; conflict: cairn.kv.WriteConflict.$Shape; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "txnLockNotFound"; locked?: null; conflict?: null; txnLockNotFound: cairn.kv.TxnLockNotFound.$Shape; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "alreadyCommitted"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted: cairn.kv.AlreadyCommitted.$Shape; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "commitTsExpired"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired: cairn.kv.CommitTsExpired.$Shape; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "txnNotFound"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound: cairn.kv.TxnNotFound.$Shape; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "alreadyExists"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists: cairn.kv.AlreadyExists.$Shape; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "txnTooOld"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld: cairn.kv.TxnTooOld.$Shape; pessimisticLockNotFound?: null; pessimisticLockRolledBack?: null }|{ error?: "pessimisticLockNotFound"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound: cairn.kv.PessimisticLockNotFound.$Shape; pessimisticLockRolledBack?: null }|{ error?: "pessimisticLockRolledBack"; locked?: null; conflict?: null; txnLockNotFound?: null; alreadyCommitted?: null; commitTsExpired?: null; txnNotFound?: null; alreadyExists?: null; txnTooOld?: null; pessimisticLockNotFound?: null; pessimisticLockRolledBack: cairn.kv.PessimisticLockRolledBack.$Shape })
             );
         }
 
@@ -6585,6 +6776,9 @@ export namespace cairn {
             /** TxnHeartBeatRequest adviseLockTtlMs. */
             adviseLockTtlMs: number;
 
+            /** TxnHeartBeatRequest waitForTs. */
+            waitForTs: Uint8Array;
+
             /**
              * Creates a new TxnHeartBeatRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -6635,6 +6829,9 @@ export namespace cairn {
 
                 /** TxnHeartBeatRequest adviseLockTtlMs */
                 adviseLockTtlMs?: (number|null);
+
+                /** TxnHeartBeatRequest waitForTs */
+                waitForTs?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -6734,6 +6931,394 @@ export namespace cairn {
         }
 
         /**
+         * Properties of an AcquirePessimisticLockRequest.
+         * @deprecated Use cairn.kv.AcquirePessimisticLockRequest.$Properties instead.
+         */
+        interface IAcquirePessimisticLockRequest extends cairn.kv.AcquirePessimisticLockRequest.$Properties {
+        }
+
+        /** Represents an AcquirePessimisticLockRequest. */
+        class AcquirePessimisticLockRequest {
+
+            /**
+             * Constructs a new AcquirePessimisticLockRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.AcquirePessimisticLockRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AcquirePessimisticLockRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** AcquirePessimisticLockRequest keys. */
+            keys: Uint8Array[];
+
+            /** AcquirePessimisticLockRequest primaryLock. */
+            primaryLock: Uint8Array;
+
+            /** AcquirePessimisticLockRequest startTs. */
+            startTs: Uint8Array;
+
+            /** AcquirePessimisticLockRequest forUpdateTs. */
+            forUpdateTs: Uint8Array;
+
+            /** AcquirePessimisticLockRequest lockTtlMs. */
+            lockTtlMs: number;
+
+            /** AcquirePessimisticLockRequest returnValues. */
+            returnValues: boolean;
+
+            /** AcquirePessimisticLockRequest waitMs. */
+            waitMs: number;
+
+            /** AcquirePessimisticLockRequest allowLockWithConflict. */
+            allowLockWithConflict: boolean;
+
+            /**
+             * Creates a new AcquirePessimisticLockRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AcquirePessimisticLockRequest instance
+             */
+            static create(properties: cairn.kv.AcquirePessimisticLockRequest.$Shape): cairn.kv.AcquirePessimisticLockRequest & cairn.kv.AcquirePessimisticLockRequest.$Shape;
+            static create(properties?: cairn.kv.AcquirePessimisticLockRequest.$Properties): cairn.kv.AcquirePessimisticLockRequest;
+
+            /**
+             * Encodes the specified AcquirePessimisticLockRequest message. Does not implicitly {@link cairn.kv.AcquirePessimisticLockRequest.verify|verify} messages.
+             * @param message AcquirePessimisticLockRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.AcquirePessimisticLockRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AcquirePessimisticLockRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.AcquirePessimisticLockRequest & cairn.kv.AcquirePessimisticLockRequest.$Shape} AcquirePessimisticLockRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.AcquirePessimisticLockRequest & cairn.kv.AcquirePessimisticLockRequest.$Shape;
+
+            /**
+             * Gets the type url for AcquirePessimisticLockRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AcquirePessimisticLockRequest {
+
+            /** Properties of an AcquirePessimisticLockRequest. */
+            interface $Properties {
+
+                /** AcquirePessimisticLockRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** AcquirePessimisticLockRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** AcquirePessimisticLockRequest primaryLock */
+                primaryLock?: (Uint8Array|null);
+
+                /** AcquirePessimisticLockRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** AcquirePessimisticLockRequest forUpdateTs */
+                forUpdateTs?: (Uint8Array|null);
+
+                /** AcquirePessimisticLockRequest lockTtlMs */
+                lockTtlMs?: (number|null);
+
+                /** AcquirePessimisticLockRequest returnValues */
+                returnValues?: (boolean|null);
+
+                /** AcquirePessimisticLockRequest waitMs */
+                waitMs?: (number|null);
+
+                /** AcquirePessimisticLockRequest allowLockWithConflict */
+                allowLockWithConflict?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AcquirePessimisticLockRequest. */
+            type $Shape = cairn.kv.AcquirePessimisticLockRequest.$Properties;
+        }
+
+        /**
+         * Properties of an AcquirePessimisticLockResponse.
+         * @deprecated Use cairn.kv.AcquirePessimisticLockResponse.$Properties instead.
+         */
+        interface IAcquirePessimisticLockResponse extends cairn.kv.AcquirePessimisticLockResponse.$Properties {
+        }
+
+        /** Represents an AcquirePessimisticLockResponse. */
+        class AcquirePessimisticLockResponse {
+
+            /**
+             * Constructs a new AcquirePessimisticLockResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.AcquirePessimisticLockResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AcquirePessimisticLockResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** AcquirePessimisticLockResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /** AcquirePessimisticLockResponse pairs. */
+            pairs: cairn.kv.KvPair.$Properties[];
+
+            /** AcquirePessimisticLockResponse lockedWithConflictTs. */
+            lockedWithConflictTs: Uint8Array;
+
+            /**
+             * Creates a new AcquirePessimisticLockResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AcquirePessimisticLockResponse instance
+             */
+            static create(properties: cairn.kv.AcquirePessimisticLockResponse.$Shape): cairn.kv.AcquirePessimisticLockResponse & cairn.kv.AcquirePessimisticLockResponse.$Shape;
+            static create(properties?: cairn.kv.AcquirePessimisticLockResponse.$Properties): cairn.kv.AcquirePessimisticLockResponse;
+
+            /**
+             * Encodes the specified AcquirePessimisticLockResponse message. Does not implicitly {@link cairn.kv.AcquirePessimisticLockResponse.verify|verify} messages.
+             * @param message AcquirePessimisticLockResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.AcquirePessimisticLockResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AcquirePessimisticLockResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.AcquirePessimisticLockResponse & cairn.kv.AcquirePessimisticLockResponse.$Shape} AcquirePessimisticLockResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.AcquirePessimisticLockResponse & cairn.kv.AcquirePessimisticLockResponse.$Shape;
+
+            /**
+             * Gets the type url for AcquirePessimisticLockResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AcquirePessimisticLockResponse {
+
+            /** Properties of an AcquirePessimisticLockResponse. */
+            interface $Properties {
+
+                /** AcquirePessimisticLockResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** AcquirePessimisticLockResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** AcquirePessimisticLockResponse pairs */
+                pairs?: (cairn.kv.KvPair.$Properties[]|null);
+
+                /** AcquirePessimisticLockResponse lockedWithConflictTs */
+                lockedWithConflictTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AcquirePessimisticLockResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              pairs?: cairn.kv.KvPair.$Shape[]|null;
+              lockedWithConflictTs?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a PessimisticRollbackRequest.
+         * @deprecated Use cairn.kv.PessimisticRollbackRequest.$Properties instead.
+         */
+        interface IPessimisticRollbackRequest extends cairn.kv.PessimisticRollbackRequest.$Properties {
+        }
+
+        /** Represents a PessimisticRollbackRequest. */
+        class PessimisticRollbackRequest {
+
+            /**
+             * Constructs a new PessimisticRollbackRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PessimisticRollbackRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PessimisticRollbackRequest context. */
+            context?: (cairn.kv.Context.$Properties|null);
+
+            /** PessimisticRollbackRequest keys. */
+            keys: Uint8Array[];
+
+            /** PessimisticRollbackRequest startTs. */
+            startTs: Uint8Array;
+
+            /** PessimisticRollbackRequest forUpdateTs. */
+            forUpdateTs: Uint8Array;
+
+            /**
+             * Creates a new PessimisticRollbackRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PessimisticRollbackRequest instance
+             */
+            static create(properties: cairn.kv.PessimisticRollbackRequest.$Shape): cairn.kv.PessimisticRollbackRequest & cairn.kv.PessimisticRollbackRequest.$Shape;
+            static create(properties?: cairn.kv.PessimisticRollbackRequest.$Properties): cairn.kv.PessimisticRollbackRequest;
+
+            /**
+             * Encodes the specified PessimisticRollbackRequest message. Does not implicitly {@link cairn.kv.PessimisticRollbackRequest.verify|verify} messages.
+             * @param message PessimisticRollbackRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PessimisticRollbackRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PessimisticRollbackRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PessimisticRollbackRequest & cairn.kv.PessimisticRollbackRequest.$Shape} PessimisticRollbackRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PessimisticRollbackRequest & cairn.kv.PessimisticRollbackRequest.$Shape;
+
+            /**
+             * Gets the type url for PessimisticRollbackRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PessimisticRollbackRequest {
+
+            /** Properties of a PessimisticRollbackRequest. */
+            interface $Properties {
+
+                /** PessimisticRollbackRequest context */
+                context?: (cairn.kv.Context.$Properties|null);
+
+                /** PessimisticRollbackRequest keys */
+                keys?: (Uint8Array[]|null);
+
+                /** PessimisticRollbackRequest startTs */
+                startTs?: (Uint8Array|null);
+
+                /** PessimisticRollbackRequest forUpdateTs */
+                forUpdateTs?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PessimisticRollbackRequest. */
+            type $Shape = cairn.kv.PessimisticRollbackRequest.$Properties;
+        }
+
+        /**
+         * Properties of a PessimisticRollbackResponse.
+         * @deprecated Use cairn.kv.PessimisticRollbackResponse.$Properties instead.
+         */
+        interface IPessimisticRollbackResponse extends cairn.kv.PessimisticRollbackResponse.$Properties {
+        }
+
+        /** Represents a PessimisticRollbackResponse. */
+        class PessimisticRollbackResponse {
+
+            /**
+             * Constructs a new PessimisticRollbackResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.kv.PessimisticRollbackResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PessimisticRollbackResponse regionError. */
+            regionError?: (cairn.kv.RegionError.$Properties|null);
+
+            /** PessimisticRollbackResponse error. */
+            error?: (cairn.kv.KeyError.$Properties|null);
+
+            /**
+             * Creates a new PessimisticRollbackResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PessimisticRollbackResponse instance
+             */
+            static create(properties: cairn.kv.PessimisticRollbackResponse.$Shape): cairn.kv.PessimisticRollbackResponse & cairn.kv.PessimisticRollbackResponse.$Shape;
+            static create(properties?: cairn.kv.PessimisticRollbackResponse.$Properties): cairn.kv.PessimisticRollbackResponse;
+
+            /**
+             * Encodes the specified PessimisticRollbackResponse message. Does not implicitly {@link cairn.kv.PessimisticRollbackResponse.verify|verify} messages.
+             * @param message PessimisticRollbackResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.kv.PessimisticRollbackResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PessimisticRollbackResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.kv.PessimisticRollbackResponse & cairn.kv.PessimisticRollbackResponse.$Shape} PessimisticRollbackResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.kv.PessimisticRollbackResponse & cairn.kv.PessimisticRollbackResponse.$Shape;
+
+            /**
+             * Gets the type url for PessimisticRollbackResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PessimisticRollbackResponse {
+
+            /** Properties of a PessimisticRollbackResponse. */
+            interface $Properties {
+
+                /** PessimisticRollbackResponse regionError */
+                regionError?: (cairn.kv.RegionError.$Properties|null);
+
+                /** PessimisticRollbackResponse error */
+                error?: (cairn.kv.KeyError.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PessimisticRollbackResponse. */
+            type $Shape = {
+              regionError?: cairn.kv.RegionError.$Shape|null;
+              error?: cairn.kv.KeyError.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
          * Properties of a Request.
          * @deprecated Use cairn.kv.Request.$Properties instead.
          */
@@ -6794,8 +7379,14 @@ export namespace cairn {
             /** Request txnHeartBeat. */
             txnHeartBeat?: (cairn.kv.TxnHeartBeatRequest.$Properties|null);
 
+            /** Request acquirePessimisticLock. */
+            acquirePessimisticLock?: (cairn.kv.AcquirePessimisticLockRequest.$Properties|null);
+
+            /** Request pessimisticRollback. */
+            pessimisticRollback?: (cairn.kv.PessimisticRollbackRequest.$Properties|null);
+
             /** Request cmd. */
-            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
+            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat"|"acquirePessimisticLock"|"pessimisticRollback");
 
             /**
              * Creates a new Request instance using the specified properties.
@@ -6878,8 +7469,14 @@ export namespace cairn {
                 /** Request txnHeartBeat */
                 txnHeartBeat?: (cairn.kv.TxnHeartBeatRequest.$Properties|null);
 
+                /** Request acquirePessimisticLock */
+                acquirePessimisticLock?: (cairn.kv.AcquirePessimisticLockRequest.$Properties|null);
+
+                /** Request pessimisticRollback */
+                pessimisticRollback?: (cairn.kv.PessimisticRollbackRequest.$Properties|null);
+
                 /** Request cmd */
-                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
+                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat"|"acquirePessimisticLock"|"pessimisticRollback");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -6901,9 +7498,11 @@ export namespace cairn {
               checkTxnStatus?: cairn.kv.CheckTxnStatusRequest.$Shape|null;
               resolveLock?: cairn.kv.ResolveLockRequest.$Shape|null;
               txnHeartBeat?: cairn.kv.TxnHeartBeatRequest.$Shape|null;
+              acquirePessimisticLock?: cairn.kv.AcquirePessimisticLockRequest.$Shape|null;
+              pessimisticRollback?: cairn.kv.PessimisticRollbackRequest.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "get"; get: cairn.kv.GetRequest.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetRequest.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanRequest.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteRequest.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetRequest.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetRequest.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanRequest.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteRequest.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitRequest.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackRequest.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupRequest.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusRequest.$Shape; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockRequest.$Shape; txnHeartBeat?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatRequest.$Shape })
+              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "get"; get: cairn.kv.GetRequest.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetRequest.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanRequest.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteRequest.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetRequest.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetRequest.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanRequest.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteRequest.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitRequest.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackRequest.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupRequest.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusRequest.$Shape; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockRequest.$Shape; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatRequest.$Shape; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "acquirePessimisticLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock: cairn.kv.AcquirePessimisticLockRequest.$Shape; pessimisticRollback?: null }|{ cmd?: "pessimisticRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback: cairn.kv.PessimisticRollbackRequest.$Shape })
             );
         }
 
@@ -6968,11 +7567,17 @@ export namespace cairn {
             /** Response txnHeartBeat. */
             txnHeartBeat?: (cairn.kv.TxnHeartBeatResponse.$Properties|null);
 
+            /** Response acquirePessimisticLock. */
+            acquirePessimisticLock?: (cairn.kv.AcquirePessimisticLockResponse.$Properties|null);
+
+            /** Response pessimisticRollback. */
+            pessimisticRollback?: (cairn.kv.PessimisticRollbackResponse.$Properties|null);
+
             /** Response error. */
             error: string;
 
             /** Response cmd. */
-            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
+            cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat"|"acquirePessimisticLock"|"pessimisticRollback");
 
             /**
              * Creates a new Response instance using the specified properties.
@@ -7055,11 +7660,17 @@ export namespace cairn {
                 /** Response txnHeartBeat */
                 txnHeartBeat?: (cairn.kv.TxnHeartBeatResponse.$Properties|null);
 
+                /** Response acquirePessimisticLock */
+                acquirePessimisticLock?: (cairn.kv.AcquirePessimisticLockResponse.$Properties|null);
+
+                /** Response pessimisticRollback */
+                pessimisticRollback?: (cairn.kv.PessimisticRollbackResponse.$Properties|null);
+
                 /** Response error */
                 error?: (string|null);
 
                 /** Response cmd */
-                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat");
+                cmd?: ("get"|"batchGet"|"scan"|"batchWrite"|"txnGet"|"txnBatchGet"|"txnScan"|"prewrite"|"commit"|"batchRollback"|"cleanup"|"checkTxnStatus"|"resolveLock"|"txnHeartBeat"|"acquirePessimisticLock"|"pessimisticRollback");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -7081,10 +7692,12 @@ export namespace cairn {
               checkTxnStatus?: cairn.kv.CheckTxnStatusResponse.$Shape|null;
               resolveLock?: cairn.kv.ResolveLockResponse.$Shape|null;
               txnHeartBeat?: cairn.kv.TxnHeartBeatResponse.$Shape|null;
+              acquirePessimisticLock?: cairn.kv.AcquirePessimisticLockResponse.$Shape|null;
+              pessimisticRollback?: cairn.kv.PessimisticRollbackResponse.$Shape|null;
               error?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "get"; get: cairn.kv.GetResponse.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetResponse.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanResponse.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteResponse.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetResponse.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetResponse.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanResponse.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteResponse.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitResponse.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackResponse.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupResponse.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusResponse.$Shape; resolveLock?: null; txnHeartBeat?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockResponse.$Shape; txnHeartBeat?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatResponse.$Shape })
+              ({ cmd?: undefined; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "get"; get: cairn.kv.GetResponse.$Shape; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchGet"; get?: null; batchGet: cairn.kv.BatchGetResponse.$Shape; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "scan"; get?: null; batchGet?: null; scan: cairn.kv.ScanResponse.$Shape; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchWrite"; get?: null; batchGet?: null; scan?: null; batchWrite: cairn.kv.BatchWriteResponse.$Shape; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet: cairn.kv.TxnGetResponse.$Shape; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnBatchGet"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet: cairn.kv.TxnBatchGetResponse.$Shape; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnScan"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan: cairn.kv.TxnScanResponse.$Shape; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "prewrite"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite: cairn.kv.PrewriteResponse.$Shape; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "commit"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit: cairn.kv.CommitResponse.$Shape; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "batchRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback: cairn.kv.BatchRollbackResponse.$Shape; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "cleanup"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup: cairn.kv.CleanupResponse.$Shape; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "checkTxnStatus"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus: cairn.kv.CheckTxnStatusResponse.$Shape; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "resolveLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock: cairn.kv.ResolveLockResponse.$Shape; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "txnHeartBeat"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat: cairn.kv.TxnHeartBeatResponse.$Shape; acquirePessimisticLock?: null; pessimisticRollback?: null }|{ cmd?: "acquirePessimisticLock"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock: cairn.kv.AcquirePessimisticLockResponse.$Shape; pessimisticRollback?: null }|{ cmd?: "pessimisticRollback"; get?: null; batchGet?: null; scan?: null; batchWrite?: null; txnGet?: null; txnBatchGet?: null; txnScan?: null; prewrite?: null; commit?: null; batchRollback?: null; cleanup?: null; checkTxnStatus?: null; resolveLock?: null; txnHeartBeat?: null; acquirePessimisticLock?: null; pessimisticRollback: cairn.kv.PessimisticRollbackResponse.$Shape })
             );
         }
 
@@ -11939,6 +12552,156 @@ export namespace cairn {
             type $Shape = cairn.node.NodeStatusResponse.$Properties;
         }
 
+        /**
+         * Properties of a SchemaChangedRequest.
+         * @deprecated Use cairn.node.SchemaChangedRequest.$Properties instead.
+         */
+        interface ISchemaChangedRequest extends cairn.node.SchemaChangedRequest.$Properties {
+        }
+
+        /** Represents a SchemaChangedRequest. */
+        class SchemaChangedRequest {
+
+            /**
+             * Constructs a new SchemaChangedRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.node.SchemaChangedRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** SchemaChangedRequest clusterId. */
+            clusterId: number;
+
+            /** SchemaChangedRequest version. */
+            version: number;
+
+            /**
+             * Creates a new SchemaChangedRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns SchemaChangedRequest instance
+             */
+            static create(properties: cairn.node.SchemaChangedRequest.$Shape): cairn.node.SchemaChangedRequest & cairn.node.SchemaChangedRequest.$Shape;
+            static create(properties?: cairn.node.SchemaChangedRequest.$Properties): cairn.node.SchemaChangedRequest;
+
+            /**
+             * Encodes the specified SchemaChangedRequest message. Does not implicitly {@link cairn.node.SchemaChangedRequest.verify|verify} messages.
+             * @param message SchemaChangedRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.node.SchemaChangedRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SchemaChangedRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.node.SchemaChangedRequest & cairn.node.SchemaChangedRequest.$Shape} SchemaChangedRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.node.SchemaChangedRequest & cairn.node.SchemaChangedRequest.$Shape;
+
+            /**
+             * Gets the type url for SchemaChangedRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SchemaChangedRequest {
+
+            /** Properties of a SchemaChangedRequest. */
+            interface $Properties {
+
+                /** SchemaChangedRequest clusterId */
+                clusterId?: (number|null);
+
+                /** SchemaChangedRequest version */
+                version?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a SchemaChangedRequest. */
+            type $Shape = cairn.node.SchemaChangedRequest.$Properties;
+        }
+
+        /**
+         * Properties of a SchemaChangedResponse.
+         * @deprecated Use cairn.node.SchemaChangedResponse.$Properties instead.
+         */
+        interface ISchemaChangedResponse extends cairn.node.SchemaChangedResponse.$Properties {
+        }
+
+        /** Represents a SchemaChangedResponse. */
+        class SchemaChangedResponse {
+
+            /**
+             * Constructs a new SchemaChangedResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: cairn.node.SchemaChangedResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** SchemaChangedResponse loadedVersion. */
+            loadedVersion: number;
+
+            /**
+             * Creates a new SchemaChangedResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns SchemaChangedResponse instance
+             */
+            static create(properties: cairn.node.SchemaChangedResponse.$Shape): cairn.node.SchemaChangedResponse & cairn.node.SchemaChangedResponse.$Shape;
+            static create(properties?: cairn.node.SchemaChangedResponse.$Properties): cairn.node.SchemaChangedResponse;
+
+            /**
+             * Encodes the specified SchemaChangedResponse message. Does not implicitly {@link cairn.node.SchemaChangedResponse.verify|verify} messages.
+             * @param message SchemaChangedResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: cairn.node.SchemaChangedResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SchemaChangedResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {cairn.node.SchemaChangedResponse & cairn.node.SchemaChangedResponse.$Shape} SchemaChangedResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): cairn.node.SchemaChangedResponse & cairn.node.SchemaChangedResponse.$Shape;
+
+            /**
+             * Gets the type url for SchemaChangedResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SchemaChangedResponse {
+
+            /** Properties of a SchemaChangedResponse. */
+            interface $Properties {
+
+                /** SchemaChangedResponse loadedVersion */
+                loadedVersion?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a SchemaChangedResponse. */
+            type $Shape = cairn.node.SchemaChangedResponse.$Properties;
+        }
+
         /** Represents a Node */
         class Node extends $protobuf.rpc.Service {
 
@@ -11964,6 +12727,9 @@ export namespace cairn {
 
             /** Calls Status. */
             status: cairn.node.Node.Status;
+
+            /** Calls SchemaChanged. */
+            schemaChanged: cairn.node.Node.SchemaChanged;
         }
 
         namespace Node {
@@ -12002,6 +12768,25 @@ export namespace cairn {
               readonly path: "/cairn.node.Node/Status";
               readonly requestType: "NodeStatusRequest";
               readonly responseType: "NodeStatusResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+
+            /**
+             * Callback as used by {@link cairn.node.Node#schemaChanged}.
+             * @param error Error, if any
+             * @param [response] SchemaChangedResponse
+             */
+            type SchemaChangedCallback = (error: (Error|null), response?: cairn.node.SchemaChangedResponse) => void;
+
+            /** Calls SchemaChanged. */
+            type SchemaChanged = {
+              (request: cairn.node.ISchemaChangedRequest, callback: cairn.node.Node.SchemaChangedCallback): void;
+              (request: cairn.node.ISchemaChangedRequest): Promise<cairn.node.SchemaChangedResponse>;
+              readonly name: "SchemaChanged";
+              readonly path: "/cairn.node.Node/SchemaChanged";
+              readonly requestType: "SchemaChangedRequest";
+              readonly responseType: "SchemaChangedResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };

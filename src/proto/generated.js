@@ -5070,6 +5070,7 @@ export const cairn = $root.cairn = (() => {
             Mutation.prototype.op = 0;
             Mutation.prototype.key = $util.newBuffer([]);
             Mutation.prototype.value = $util.newBuffer([]);
+            Mutation.prototype.pessimistic = false;
 
             Mutation.create = function(properties) {
                 return new Mutation(properties);
@@ -5088,6 +5089,8 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(18).bytes(m.key);
                 if (m.value != null && $Object.hasOwnProperty.call(m, "value") && m.value.length)
                     w.uint32(26).bytes(m.value);
+                if (m.pessimistic != null && $Object.hasOwnProperty.call(m, "pessimistic") && m.pessimistic !== false)
+                    w.uint32(32).bool(m.pessimistic);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5146,6 +5149,15 @@ export const cairn = $root.cairn = (() => {
                                 m.value = v;
                             else
                                 delete m.value;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.pessimistic = v;
+                            else
+                                delete m.pessimistic;
                             continue;
                         }
                     }
@@ -5371,6 +5383,7 @@ export const cairn = $root.cairn = (() => {
             values[valuesById[0] = "LOCK_PUT"] = 0;
             values[valuesById[1] = "LOCK_DELETE"] = 1;
             values[valuesById[2] = "LOCK_ONLY"] = 2;
+            values[valuesById[3] = "LOCK_PESSIMISTIC"] = 3;
             return values;
         })();
 
@@ -5390,6 +5403,8 @@ export const cairn = $root.cairn = (() => {
             LockInfo.prototype.txnSize = 0;
             LockInfo.prototype.kind = 0;
             LockInfo.prototype.minCommitTs = $util.newBuffer([]);
+            LockInfo.prototype.forUpdateTs = $util.newBuffer([]);
+            LockInfo.prototype.waitForTs = $util.newBuffer([]);
 
             LockInfo.create = function(properties) {
                 return new LockInfo(properties);
@@ -5416,6 +5431,10 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(48).int32(m.kind);
                 if (m.minCommitTs != null && $Object.hasOwnProperty.call(m, "minCommitTs") && m.minCommitTs.length)
                     w.uint32(58).bytes(m.minCommitTs);
+                if (m.forUpdateTs != null && $Object.hasOwnProperty.call(m, "forUpdateTs") && m.forUpdateTs.length)
+                    w.uint32(66).bytes(m.forUpdateTs);
+                if (m.waitForTs != null && $Object.hasOwnProperty.call(m, "waitForTs") && m.waitForTs.length)
+                    w.uint32(74).bytes(m.waitForTs);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5510,6 +5529,24 @@ export const cairn = $root.cairn = (() => {
                                 m.minCommitTs = v;
                             else
                                 delete m.minCommitTs;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.forUpdateTs = v;
+                            else
+                                delete m.forUpdateTs;
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.waitForTs = v;
+                            else
+                                delete m.waitForTs;
                             continue;
                         }
                     }
@@ -6314,6 +6351,214 @@ export const cairn = $root.cairn = (() => {
             return TxnTooOld;
         })();
 
+        kv.PessimisticLockNotFound = (function() {
+
+            const PessimisticLockNotFound = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PessimisticLockNotFound.prototype.key = $util.newBuffer([]);
+            PessimisticLockNotFound.prototype.startTs = $util.newBuffer([]);
+
+            PessimisticLockNotFound.create = function(properties) {
+                return new PessimisticLockNotFound(properties);
+            };
+
+            PessimisticLockNotFound.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PessimisticLockNotFound.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PessimisticLockNotFound();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PessimisticLockNotFound.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PessimisticLockNotFound";
+            };
+
+            return PessimisticLockNotFound;
+        })();
+
+        kv.PessimisticLockRolledBack = (function() {
+
+            const PessimisticLockRolledBack = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PessimisticLockRolledBack.prototype.key = $util.newBuffer([]);
+            PessimisticLockRolledBack.prototype.startTs = $util.newBuffer([]);
+
+            PessimisticLockRolledBack.create = function(properties) {
+                return new PessimisticLockRolledBack(properties);
+            };
+
+            PessimisticLockRolledBack.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.key != null && $Object.hasOwnProperty.call(m, "key") && m.key.length)
+                    w.uint32(10).bytes(m.key);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(18).bytes(m.startTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PessimisticLockRolledBack.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PessimisticLockRolledBack();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.key = v;
+                            else
+                                delete m.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PessimisticLockRolledBack.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PessimisticLockRolledBack";
+            };
+
+            return PessimisticLockRolledBack;
+        })();
+
         kv.KeyError = (function() {
 
             const KeyError = function (p) {
@@ -6332,11 +6577,13 @@ export const cairn = $root.cairn = (() => {
             KeyError.prototype.txnNotFound = null;
             KeyError.prototype.alreadyExists = null;
             KeyError.prototype.txnTooOld = null;
+            KeyError.prototype.pessimisticLockNotFound = null;
+            KeyError.prototype.pessimisticLockRolledBack = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(KeyError.prototype, "error", {
-                get: $util.oneOfGetter($oneOfFields = ["locked", "conflict", "txnLockNotFound", "alreadyCommitted", "commitTsExpired", "txnNotFound", "alreadyExists", "txnTooOld"]),
+                get: $util.oneOfGetter($oneOfFields = ["locked", "conflict", "txnLockNotFound", "alreadyCommitted", "commitTsExpired", "txnNotFound", "alreadyExists", "txnTooOld", "pessimisticLockNotFound", "pessimisticLockRolledBack"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -6369,6 +6616,10 @@ export const cairn = $root.cairn = (() => {
                     $root.cairn.kv.AlreadyExists.encode(m.alreadyExists, w.uint32(66).fork(), q + 1).ldelim();
                 if (m.txnTooOld != null && $Object.hasOwnProperty.call(m, "txnTooOld"))
                     $root.cairn.kv.TxnTooOld.encode(m.txnTooOld, w.uint32(74).fork(), q + 1).ldelim();
+                if (m.pessimisticLockNotFound != null && $Object.hasOwnProperty.call(m, "pessimisticLockNotFound"))
+                    $root.cairn.kv.PessimisticLockNotFound.encode(m.pessimisticLockNotFound, w.uint32(82).fork(), q + 1).ldelim();
+                if (m.pessimisticLockRolledBack != null && $Object.hasOwnProperty.call(m, "pessimisticLockRolledBack"))
+                    $root.cairn.kv.PessimisticLockRolledBack.encode(m.pessimisticLockRolledBack, w.uint32(90).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -6465,6 +6716,20 @@ export const cairn = $root.cairn = (() => {
                                 break;
                             m.txnTooOld = $root.cairn.kv.TxnTooOld.decode(r, r.size(), $undefined, q + 1, m.txnTooOld);
                             m.error = "txnTooOld";
+                            continue;
+                        }
+                    case 10: {
+                            if (u !== 2)
+                                break;
+                            m.pessimisticLockNotFound = $root.cairn.kv.PessimisticLockNotFound.decode(r, r.size(), $undefined, q + 1, m.pessimisticLockNotFound);
+                            m.error = "pessimisticLockNotFound";
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            m.pessimisticLockRolledBack = $root.cairn.kv.PessimisticLockRolledBack.decode(r, r.size(), $undefined, q + 1, m.pessimisticLockRolledBack);
+                            m.error = "pessimisticLockRolledBack";
                             continue;
                         }
                     }
@@ -8755,6 +9020,7 @@ export const cairn = $root.cairn = (() => {
             TxnHeartBeatRequest.prototype.primaryLock = $util.newBuffer([]);
             TxnHeartBeatRequest.prototype.startTs = $util.newBuffer([]);
             TxnHeartBeatRequest.prototype.adviseLockTtlMs = 0;
+            TxnHeartBeatRequest.prototype.waitForTs = $util.newBuffer([]);
 
             TxnHeartBeatRequest.create = function(properties) {
                 return new TxnHeartBeatRequest(properties);
@@ -8775,6 +9041,8 @@ export const cairn = $root.cairn = (() => {
                     w.uint32(26).bytes(m.startTs);
                 if (m.adviseLockTtlMs != null && $Object.hasOwnProperty.call(m, "adviseLockTtlMs") && m.adviseLockTtlMs !== 0)
                     w.uint32(32).uint32(m.adviseLockTtlMs);
+                if (m.waitForTs != null && $Object.hasOwnProperty.call(m, "waitForTs") && m.waitForTs.length)
+                    w.uint32(42).bytes(m.waitForTs);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -8839,6 +9107,15 @@ export const cairn = $root.cairn = (() => {
                                 m.adviseLockTtlMs = v;
                             else
                                 delete m.adviseLockTtlMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.waitForTs = v;
+                            else
+                                delete m.waitForTs;
                             continue;
                         }
                     }
@@ -8977,6 +9254,542 @@ export const cairn = $root.cairn = (() => {
             return TxnHeartBeatResponse;
         })();
 
+        kv.AcquirePessimisticLockRequest = (function() {
+
+            const AcquirePessimisticLockRequest = function (p) {
+                this.keys = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AcquirePessimisticLockRequest.prototype.context = null;
+            AcquirePessimisticLockRequest.prototype.keys = $util.emptyArray;
+            AcquirePessimisticLockRequest.prototype.primaryLock = $util.newBuffer([]);
+            AcquirePessimisticLockRequest.prototype.startTs = $util.newBuffer([]);
+            AcquirePessimisticLockRequest.prototype.forUpdateTs = $util.newBuffer([]);
+            AcquirePessimisticLockRequest.prototype.lockTtlMs = 0;
+            AcquirePessimisticLockRequest.prototype.returnValues = false;
+            AcquirePessimisticLockRequest.prototype.waitMs = 0;
+            AcquirePessimisticLockRequest.prototype.allowLockWithConflict = false;
+
+            AcquirePessimisticLockRequest.create = function(properties) {
+                return new AcquirePessimisticLockRequest(properties);
+            };
+
+            AcquirePessimisticLockRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(18).bytes(m.keys[i]);
+                }
+                if (m.primaryLock != null && $Object.hasOwnProperty.call(m, "primaryLock") && m.primaryLock.length)
+                    w.uint32(26).bytes(m.primaryLock);
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(34).bytes(m.startTs);
+                if (m.forUpdateTs != null && $Object.hasOwnProperty.call(m, "forUpdateTs") && m.forUpdateTs.length)
+                    w.uint32(42).bytes(m.forUpdateTs);
+                if (m.lockTtlMs != null && $Object.hasOwnProperty.call(m, "lockTtlMs") && m.lockTtlMs !== 0)
+                    w.uint32(48).uint32(m.lockTtlMs);
+                if (m.returnValues != null && $Object.hasOwnProperty.call(m, "returnValues") && m.returnValues !== false)
+                    w.uint32(56).bool(m.returnValues);
+                if (m.waitMs != null && $Object.hasOwnProperty.call(m, "waitMs") && m.waitMs !== 0)
+                    w.uint32(64).uint32(m.waitMs);
+                if (m.allowLockWithConflict != null && $Object.hasOwnProperty.call(m, "allowLockWithConflict") && m.allowLockWithConflict !== false)
+                    w.uint32(72).bool(m.allowLockWithConflict);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AcquirePessimisticLockRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.AcquirePessimisticLockRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.primaryLock = v;
+                            else
+                                delete m.primaryLock;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.forUpdateTs = v;
+                            else
+                                delete m.forUpdateTs;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.lockTtlMs = v;
+                            else
+                                delete m.lockTtlMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.returnValues = v;
+                            else
+                                delete m.returnValues;
+                            continue;
+                        }
+                    case 8: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.uint32())
+                                m.waitMs = v;
+                            else
+                                delete m.waitMs;
+                            continue;
+                        }
+                    case 9: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.allowLockWithConflict = v;
+                            else
+                                delete m.allowLockWithConflict;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AcquirePessimisticLockRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.AcquirePessimisticLockRequest";
+            };
+
+            return AcquirePessimisticLockRequest;
+        })();
+
+        kv.AcquirePessimisticLockResponse = (function() {
+
+            const AcquirePessimisticLockResponse = function (p) {
+                this.pairs = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            AcquirePessimisticLockResponse.prototype.regionError = null;
+            AcquirePessimisticLockResponse.prototype.error = null;
+            AcquirePessimisticLockResponse.prototype.pairs = $util.emptyArray;
+            AcquirePessimisticLockResponse.prototype.lockedWithConflictTs = $util.newBuffer([]);
+
+            AcquirePessimisticLockResponse.create = function(properties) {
+                return new AcquirePessimisticLockResponse(properties);
+            };
+
+            AcquirePessimisticLockResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.pairs != null && m.pairs.length) {
+                    for (var i = 0; i < m.pairs.length; ++i)
+                        $root.cairn.kv.KvPair.encode(m.pairs[i], w.uint32(26).fork(), q + 1).ldelim();
+                }
+                if (m.lockedWithConflictTs != null && $Object.hasOwnProperty.call(m, "lockedWithConflictTs") && m.lockedWithConflictTs.length)
+                    w.uint32(34).bytes(m.lockedWithConflictTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            AcquirePessimisticLockResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.AcquirePessimisticLockResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.pairs && m.pairs.length))
+                                m.pairs = [];
+                            m.pairs.push($root.cairn.kv.KvPair.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.lockedWithConflictTs = v;
+                            else
+                                delete m.lockedWithConflictTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            AcquirePessimisticLockResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.AcquirePessimisticLockResponse";
+            };
+
+            return AcquirePessimisticLockResponse;
+        })();
+
+        kv.PessimisticRollbackRequest = (function() {
+
+            const PessimisticRollbackRequest = function (p) {
+                this.keys = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PessimisticRollbackRequest.prototype.context = null;
+            PessimisticRollbackRequest.prototype.keys = $util.emptyArray;
+            PessimisticRollbackRequest.prototype.startTs = $util.newBuffer([]);
+            PessimisticRollbackRequest.prototype.forUpdateTs = $util.newBuffer([]);
+
+            PessimisticRollbackRequest.create = function(properties) {
+                return new PessimisticRollbackRequest(properties);
+            };
+
+            PessimisticRollbackRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.context != null && $Object.hasOwnProperty.call(m, "context"))
+                    $root.cairn.kv.Context.encode(m.context, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.keys != null && m.keys.length) {
+                    for (var i = 0; i < m.keys.length; ++i)
+                        w.uint32(18).bytes(m.keys[i]);
+                }
+                if (m.startTs != null && $Object.hasOwnProperty.call(m, "startTs") && m.startTs.length)
+                    w.uint32(26).bytes(m.startTs);
+                if (m.forUpdateTs != null && $Object.hasOwnProperty.call(m, "forUpdateTs") && m.forUpdateTs.length)
+                    w.uint32(34).bytes(m.forUpdateTs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PessimisticRollbackRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PessimisticRollbackRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.context = $root.cairn.kv.Context.decode(r, r.size(), $undefined, q + 1, m.context);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.keys && m.keys.length))
+                                m.keys = [];
+                            m.keys.push(r.bytes());
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.startTs = v;
+                            else
+                                delete m.startTs;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.forUpdateTs = v;
+                            else
+                                delete m.forUpdateTs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PessimisticRollbackRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PessimisticRollbackRequest";
+            };
+
+            return PessimisticRollbackRequest;
+        })();
+
+        kv.PessimisticRollbackResponse = (function() {
+
+            const PessimisticRollbackResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            PessimisticRollbackResponse.prototype.regionError = null;
+            PessimisticRollbackResponse.prototype.error = null;
+
+            PessimisticRollbackResponse.create = function(properties) {
+                return new PessimisticRollbackResponse(properties);
+            };
+
+            PessimisticRollbackResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.regionError != null && $Object.hasOwnProperty.call(m, "regionError"))
+                    $root.cairn.kv.RegionError.encode(m.regionError, w.uint32(10).fork(), q + 1).ldelim();
+                if (m.error != null && $Object.hasOwnProperty.call(m, "error"))
+                    $root.cairn.kv.KeyError.encode(m.error, w.uint32(18).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            PessimisticRollbackResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.kv.PessimisticRollbackResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            m.regionError = $root.cairn.kv.RegionError.decode(r, r.size(), $undefined, q + 1, m.regionError);
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            m.error = $root.cairn.kv.KeyError.decode(r, r.size(), $undefined, q + 1, m.error);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            PessimisticRollbackResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.kv.PessimisticRollbackResponse";
+            };
+
+            return PessimisticRollbackResponse;
+        })();
+
         kv.Request = (function() {
 
             const Request = function (p) {
@@ -9000,11 +9813,13 @@ export const cairn = $root.cairn = (() => {
             Request.prototype.checkTxnStatus = null;
             Request.prototype.resolveLock = null;
             Request.prototype.txnHeartBeat = null;
+            Request.prototype.acquirePessimisticLock = null;
+            Request.prototype.pessimisticRollback = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Request.prototype, "cmd", {
-                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat"]),
+                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat", "acquirePessimisticLock", "pessimisticRollback"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -9047,6 +9862,10 @@ export const cairn = $root.cairn = (() => {
                     $root.cairn.kv.ResolveLockRequest.encode(m.resolveLock, w.uint32(106).fork(), q + 1).ldelim();
                 if (m.txnHeartBeat != null && $Object.hasOwnProperty.call(m, "txnHeartBeat"))
                     $root.cairn.kv.TxnHeartBeatRequest.encode(m.txnHeartBeat, w.uint32(114).fork(), q + 1).ldelim();
+                if (m.acquirePessimisticLock != null && $Object.hasOwnProperty.call(m, "acquirePessimisticLock"))
+                    $root.cairn.kv.AcquirePessimisticLockRequest.encode(m.acquirePessimisticLock, w.uint32(122).fork(), q + 1).ldelim();
+                if (m.pessimisticRollback != null && $Object.hasOwnProperty.call(m, "pessimisticRollback"))
+                    $root.cairn.kv.PessimisticRollbackRequest.encode(m.pessimisticRollback, w.uint32(130).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -9178,6 +9997,20 @@ export const cairn = $root.cairn = (() => {
                             m.cmd = "txnHeartBeat";
                             continue;
                         }
+                    case 15: {
+                            if (u !== 2)
+                                break;
+                            m.acquirePessimisticLock = $root.cairn.kv.AcquirePessimisticLockRequest.decode(r, r.size(), $undefined, q + 1, m.acquirePessimisticLock);
+                            m.cmd = "acquirePessimisticLock";
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 2)
+                                break;
+                            m.pessimisticRollback = $root.cairn.kv.PessimisticRollbackRequest.decode(r, r.size(), $undefined, q + 1, m.pessimisticRollback);
+                            m.cmd = "pessimisticRollback";
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -9227,12 +10060,14 @@ export const cairn = $root.cairn = (() => {
             Response.prototype.checkTxnStatus = null;
             Response.prototype.resolveLock = null;
             Response.prototype.txnHeartBeat = null;
+            Response.prototype.acquirePessimisticLock = null;
+            Response.prototype.pessimisticRollback = null;
             Response.prototype.error = "";
 
             let $oneOfFields;
 
             $Object.defineProperty(Response.prototype, "cmd", {
-                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat"]),
+                get: $util.oneOfGetter($oneOfFields = ["get", "batchGet", "scan", "batchWrite", "txnGet", "txnBatchGet", "txnScan", "prewrite", "commit", "batchRollback", "cleanup", "checkTxnStatus", "resolveLock", "txnHeartBeat", "acquirePessimisticLock", "pessimisticRollback"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -9277,6 +10112,10 @@ export const cairn = $root.cairn = (() => {
                     $root.cairn.kv.ResolveLockResponse.encode(m.resolveLock, w.uint32(114).fork(), q + 1).ldelim();
                 if (m.txnHeartBeat != null && $Object.hasOwnProperty.call(m, "txnHeartBeat"))
                     $root.cairn.kv.TxnHeartBeatResponse.encode(m.txnHeartBeat, w.uint32(122).fork(), q + 1).ldelim();
+                if (m.acquirePessimisticLock != null && $Object.hasOwnProperty.call(m, "acquirePessimisticLock"))
+                    $root.cairn.kv.AcquirePessimisticLockResponse.encode(m.acquirePessimisticLock, w.uint32(130).fork(), q + 1).ldelim();
+                if (m.pessimisticRollback != null && $Object.hasOwnProperty.call(m, "pessimisticRollback"))
+                    $root.cairn.kv.PessimisticRollbackResponse.encode(m.pessimisticRollback, w.uint32(138).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -9406,6 +10245,20 @@ export const cairn = $root.cairn = (() => {
                                 break;
                             m.txnHeartBeat = $root.cairn.kv.TxnHeartBeatResponse.decode(r, r.size(), $undefined, q + 1, m.txnHeartBeat);
                             m.cmd = "txnHeartBeat";
+                            continue;
+                        }
+                    case 16: {
+                            if (u !== 2)
+                                break;
+                            m.acquirePessimisticLock = $root.cairn.kv.AcquirePessimisticLockResponse.decode(r, r.size(), $undefined, q + 1, m.acquirePessimisticLock);
+                            m.cmd = "acquirePessimisticLock";
+                            continue;
+                        }
+                    case 17: {
+                            if (u !== 2)
+                                break;
+                            m.pessimisticRollback = $root.cairn.kv.PessimisticRollbackResponse.decode(r, r.size(), $undefined, q + 1, m.pessimisticRollback);
+                            m.cmd = "pessimisticRollback";
                             continue;
                         }
                     case 5: {
@@ -15442,6 +16295,202 @@ export const cairn = $root.cairn = (() => {
             return NodeStatusResponse;
         })();
 
+        node.SchemaChangedRequest = (function() {
+
+            const SchemaChangedRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SchemaChangedRequest.prototype.clusterId = 0;
+            SchemaChangedRequest.prototype.version = 0;
+
+            SchemaChangedRequest.create = function(properties) {
+                return new SchemaChangedRequest(properties);
+            };
+
+            SchemaChangedRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.clusterId != null && $Object.hasOwnProperty.call(m, "clusterId") && (typeof m.clusterId === "object" ? m.clusterId.low || m.clusterId.high : m.clusterId !== 0))
+                    w.uint32(8).uint64(m.clusterId);
+                if (m.version != null && $Object.hasOwnProperty.call(m, "version") && (typeof m.version === "object" ? m.version.low || m.version.high : m.version !== 0))
+                    w.uint32(16).uint64(m.version);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SchemaChangedRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.node.SchemaChangedRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.clusterId = v;
+                            else
+                                delete m.clusterId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.version = v;
+                            else
+                                delete m.version;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SchemaChangedRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.node.SchemaChangedRequest";
+            };
+
+            return SchemaChangedRequest;
+        })();
+
+        node.SchemaChangedResponse = (function() {
+
+            const SchemaChangedResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            SchemaChangedResponse.prototype.loadedVersion = 0;
+
+            SchemaChangedResponse.create = function(properties) {
+                return new SchemaChangedResponse(properties);
+            };
+
+            SchemaChangedResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.loadedVersion != null && $Object.hasOwnProperty.call(m, "loadedVersion") && (typeof m.loadedVersion === "object" ? m.loadedVersion.low || m.loadedVersion.high : m.loadedVersion !== 0))
+                    w.uint32(8).uint64(m.loadedVersion);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            SchemaChangedResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.cairn.node.SchemaChangedResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.loadedVersion = v;
+                            else
+                                delete m.loadedVersion;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            SchemaChangedResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/cairn.node.SchemaChangedResponse";
+            };
+
+            return SchemaChangedResponse;
+        })();
+
         node.Node = (function() {
 
             const Node = function(rpcImpl, requestDelimited, responseDelimited) {
@@ -15476,6 +16525,19 @@ export const cairn = $root.cairn = (() => {
                 path: { value: "/cairn.node.Node/Status" },
                 requestType: { value: "NodeStatusRequest" },
                 responseType: { value: "NodeStatusResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+
+
+            $Object.defineProperties(Node.prototype.schemaChanged = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Node.prototype.schemaChanged, $root.cairn.node.SchemaChangedRequest, $root.cairn.node.SchemaChangedResponse, request, callback);
+            }, {
+                name: { value: "SchemaChanged" },
+                path: { value: "/cairn.node.Node/SchemaChanged" },
+                requestType: { value: "SchemaChangedRequest" },
+                responseType: { value: "SchemaChangedResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
             });

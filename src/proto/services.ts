@@ -109,6 +109,11 @@ export const PdService = {
 export const NodeService = {
   init: unary<nodepb.IInitRequest, nodepb.IInitResponse>('/cairn.node.Node/Init', nodepb.InitRequest, nodepb.InitResponse),
   status: unary<nodepb.INodeStatusRequest, nodepb.INodeStatusResponse>('/cairn.node.Node/Status', nodepb.NodeStatusRequest, nodepb.NodeStatusResponse),
+  schemaChanged: unary<nodepb.ISchemaChangedRequest, nodepb.ISchemaChangedResponse>(
+    '/cairn.node.Node/SchemaChanged',
+    nodepb.SchemaChangedRequest,
+    nodepb.SchemaChangedResponse,
+  ),
 } satisfies ServiceDefinition;
 
 /**

@@ -76,6 +76,12 @@ const JOIN_POLL_MS = 500;
 const STORE_ADDRESS_REFRESH_MS = 10_000;
 /** Keys one SQL transaction may write (pgbench -i loads 100,000 rows at scale 1 in one transaction). */
 const SQL_TXN_MAX_KEYS = 1_000_000;
+/**
+ * How long a schema change waits for another node to confirm it loaded the new version; also what
+ * it waits instead when a node cannot be reached (longer than the SQL schema lease, after which an
+ * unreachable gateway commits nothing planned under the old version).
+ */
+const SCHEMA_BROADCAST_TIMEOUT_MS = 1_500;
 
 export class NodeStartError extends Error {
   readonly code = 'NodeStart';
@@ -230,6 +236,7 @@ export class Node {
       nodeId: () => this.identity.storeId,
       ready: () => this.readiness().ready,
       logger: sqlLog,
+      broadcastSchemaVersion: (version) => this.broadcastSchemaVersion(version),
     });
     try {
       this.pgServer = await PgServer.listen({
@@ -316,7 +323,70 @@ export class Node {
           leaderCount: status.leaders,
         });
       },
+      schemaChanged: (call: grpc.ServerUnaryCall<nodepb.ISchemaChangedRequest, nodepb.ISchemaChangedResponse>, callback: grpc.sendUnaryData<nodepb.ISchemaChangedResponse>) => {
+        const cluster = Number(call.request.clusterId ?? 0);
+        if (cluster !== this.identity.clusterId) {
+          callback({ code: grpc.status.FAILED_PRECONDITION, message: `schema change of cluster ${cluster}, this node belongs to ${this.identity.clusterId}` } as grpc.ServiceError, null);
+          return;
+        }
+        const gateway = this.gateway;
+        if (gateway === undefined) {
+          // No SQL here: nothing of this node can hold an older schema.
+          callback(null, { loadedVersion: Number(call.request.version ?? 0) });
+          return;
+        }
+        gateway.onSchemaVersionAnnounced(BigInt(call.request.version ?? 0)).then(
+          (loaded) => callback(null, { loadedVersion: Number(loaded) }),
+          (err: unknown) => callback({ code: grpc.status.UNAVAILABLE, message: err instanceof Error ? err.message : String(err) } as grpc.ServiceError, null),
+        );
+      },
     };
+  }
+
+  /**
+   * Tells every other node's SQL gateway about a schema version and waits for their answers. A node
+   * that does not answer cannot commit writes planned under an older version once its lease runs
+   * out, so for it the lease is waited out instead.
+   */
+  private async broadcastSchemaVersion(version: bigint): Promise<void> {
+    let stores: metapb.IStore[];
+    try {
+      stores = await this.pdClient.getAllStores({ timeoutMs: SCHEMA_BROADCAST_TIMEOUT_MS });
+    } catch {
+      await new Promise((r) => setTimeout(r, SCHEMA_BROADCAST_TIMEOUT_MS));
+      return;
+    }
+    const others = stores.filter((st) => Number(st.id ?? 0) !== this.identity.storeId && st.state !== metapb.StoreState.STORE_TOMBSTONE && st.address);
+    const results = await Promise.allSettled(
+      others.map(
+        (st) =>
+          new Promise<void>((resolve, reject) => {
+            const client = this.nodeClientFor(st.address!);
+            client.schemaChanged!(
+              { clusterId: this.identity.clusterId, version: Number(version) },
+              { deadline: Date.now() + SCHEMA_BROADCAST_TIMEOUT_MS },
+              (err: grpc.ServiceError | null, res: nodepb.ISchemaChangedResponse) => {
+                if (err) reject(err);
+                else if (BigInt(res.loadedVersion ?? 0) < version) reject(new Error('the node has not loaded the version'));
+                else resolve();
+              },
+            );
+          }),
+      ),
+    );
+    if (results.some((r) => r.status === 'rejected')) await new Promise((r) => setTimeout(r, SCHEMA_BROADCAST_TIMEOUT_MS));
+  }
+
+  private readonly nodeClients = new Map<string, grpc.Client & Record<string, (...args: unknown[]) => unknown>>();
+
+  private nodeClientFor(address: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+    let c = this.nodeClients.get(address);
+    if (c === undefined) {
+      const Client = grpc.makeGenericClientConstructor(NodeService, 'Node');
+      c = new Client(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+      this.nodeClients.set(address, c);
+    }
+    return c;
   }
 
   /** A node outside the placement driver answers GetMembers (so clients find the members) and nothing else. */
@@ -643,6 +713,7 @@ export class Node {
     this.gateway?.stop();
     await this.sqlTxns?.flush().catch(() => {});
     this.sqlKv?.close();
+    for (const c of this.nodeClients.values()) c.close();
     this.heartbeatStream?.close();
     this.kv?.txn.stop();
     this.pdServer?.stop();
