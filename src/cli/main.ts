@@ -18,6 +18,7 @@ import {
   parsePositiveInt,
 } from './flags.js';
 import { type LocalClusterOptions, localClusterCommand } from './local_cluster.js';
+import { registerSqlCommand } from './sql_shell.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -200,6 +201,8 @@ export function buildProgram(): Command {
     .option('--sql-port <port>', 'SQL port of the first node; the others take the next ones', '26257')
     .addOption(new Option('--log-level <level>', 'log level of the nodes').default('info'))
     .action((opts: LocalClusterOptions) => localClusterCommand(opts, (host) => initCommand({ host, timeout: '2m' })));
+
+  registerSqlCommand(program);
 
   const debug = program.command('debug').description('low-level tools');
   const kv = debug.command('kv').description('raw key-value access (UTF-8 keys and values)');
