@@ -5,7 +5,7 @@
 // under functions/ register themselves here; index.ts imports them all.
 import { SqlError, SqlState } from '../errors.js';
 import type { Datum, Row } from '../types/datum.js';
-import { arrayTypeOf, elementTypeOf, formatType, NO_TYPMOD, Oid, type SqlType } from '../types/oids.js';
+import { arrayTypeOf, elementTypeOf, formatType, NO_TYPMOD, Oid, typeInfo, type SqlType } from '../types/oids.js';
 import type { AsyncScalarImpl, EvalContext, ScalarImpl } from '../plan/bound.js';
 import { implicitlyCoercible, isTextLike } from '../plan/coercion.js';
 
@@ -203,17 +203,21 @@ function matchOverload(params: ParamType[], actual: readonly SqlType[]): Match |
     else if (p === 'anycompatible') want = T(compat ?? Oid.text);
     else if (p === 'anycompatiblearray') want = T(compat === undefined ? Oid._text : arrayTypeOf(compat));
     else want = T(p);
+    const concrete = typeof p === 'number';
     if (a.oid === Oid.unknown) {
+      // An untyped literal leans towards the preferred type of a category (text, float8, ...).
+      if (concrete && typeInfo(want.oid)?.preferred) preferred++;
       argTypes.push(want);
       continue;
     }
     if (a.oid === want.oid || (isTextLike(a.oid) && isTextLike(want.oid))) {
-      exact += a.oid === want.oid ? 1 : 0;
+      // A concrete parameter matching exactly beats a polymorphic one.
+      exact += a.oid === want.oid ? (concrete ? 2 : 1) : 0;
       argTypes.push(a.oid === want.oid ? a : want);
       continue;
     }
     if (!implicitlyCoercible(a.oid, want.oid)) return undefined;
-    if (want.oid === Oid.float8 || want.oid === Oid.text || want.oid === Oid.numeric || want.oid === Oid.timestamptz || want.oid === Oid.interval) preferred++;
+    if (typeInfo(want.oid)?.preferred) preferred++;
     argTypes.push(want);
   }
   return { argTypes, exact, preferred };
