@@ -11,13 +11,17 @@
 // versions in use at any time, as F1's online schema change requires.
 import { SqlError, SqlState } from '../errors.js';
 import { CatalogSnapshot } from './catalog_snapshot.js';
-import { readAllDescriptors, readSchemaVersion } from './catalog_store.js';
-import type { KvReader } from './kv.js';
+import { decodeDescriptor, readAllDescriptors, readSchemaVersion } from './catalog_store.js';
+import type { Descriptor } from './descriptors.js';
+import { descriptorKey, versionLogKey } from './keys.js';
+import { keyId, type KvReader } from './kv.js';
 
 /** How often a gateway reads the schema version. */
 export const SCHEMA_POLL_MS = 200;
 /** A gateway's copy older than this may not be used to commit writes (it reloads first). */
 export const SCHEMA_LEASE_MS = 1_000;
+/** Versions behind beyond which a gateway reloads the whole catalog rather than the changes. */
+const MAX_INCREMENTAL_VERSIONS = 256n;
 
 export interface SchemaCacheOptions {
   /** A reader at a fresh timestamp (a snapshot taken now). */
@@ -71,20 +75,61 @@ export class SchemaCache {
     const reader = await this.options.freshReader();
     const version = await readSchemaVersion(reader);
     if (version !== this.current.version) {
-      const descriptors = await readAllDescriptors(reader);
       const previous = this.current;
-      const next = new CatalogSnapshot(version, descriptors);
-      if (previous.version >= 0n) {
-        const changed: number[] = [];
-        const before = new Map(previous.all().map((d) => [d.id, d.version]));
-        for (const d of descriptors) if (before.get(d.id) !== d.version) changed.push(d.id);
-        for (const id of before.keys()) if (next.get(id) === undefined) changed.push(id);
-        this.noteChanges(version, changed);
+      const incremental = previous.version >= 0n && version > previous.version && version - previous.version <= MAX_INCREMENTAL_VERSIONS;
+      const next = incremental ? await this.loadChanges(reader, previous, version) : undefined;
+      if (next !== undefined) {
+        if (version > this.current.version) this.current = next;
+      } else {
+        const descriptors = await readAllDescriptors(reader);
+        const full = new CatalogSnapshot(version, descriptors);
+        if (previous.version >= 0n) {
+          const changed: number[] = [];
+          const before = new Map(previous.all().map((d) => [d.id, d.version]));
+          for (const d of descriptors) if (before.get(d.id) !== d.version) changed.push(d.id);
+          for (const id of before.keys()) if (full.get(id) === undefined) changed.push(id);
+          this.noteChanges(version, changed);
+        }
+        if (version > this.current.version || this.current.version < 0n) this.current = full;
       }
-      if (version > this.current.version || this.current.version < 0n) this.current = next;
     }
     this.confirmedAtMs = Math.max(this.confirmedAtMs, started);
     return this.current;
+  }
+
+  /**
+   * Reads only what changed since `previous`: the version log names the descriptors each version
+   * touched. A whole reload would walk every version of every descriptor ever dropped.
+   */
+  private async loadChanges(reader: KvReader, previous: CatalogSnapshot, version: bigint): Promise<CatalogSnapshot | undefined> {
+    const logKeys: Uint8Array[] = [];
+    for (let v = previous.version + 1n; v <= version; v++) logKeys.push(versionLogKey(v));
+    const logs = await reader.batchGet(logKeys);
+    const ids = new Set<number>();
+    const perVersion: Array<[bigint, number[]]> = [];
+    for (let i = 0; i < logKeys.length; i++) {
+      const raw = logs.get(keyId(logKeys[i]!));
+      if (raw === undefined) return undefined;
+      let changed: number[];
+      try {
+        changed = JSON.parse(new TextDecoder().decode(raw)) as number[];
+      } catch {
+        return undefined;
+      }
+      perVersion.push([previous.version + 1n + BigInt(i), changed]);
+      for (const id of changed) ids.add(id);
+    }
+    const keys = [...ids].map((id) => descriptorKey(id));
+    const found = keys.length === 0 ? new Map<string, Uint8Array>() : await reader.batchGet(keys);
+    const changed: Descriptor[] = [];
+    const removed: number[] = [];
+    for (const id of ids) {
+      const raw = found.get(keyId(descriptorKey(id)));
+      if (raw === undefined) removed.push(id);
+      else changed.push(decodeDescriptor(raw));
+    }
+    for (const [v, list] of perVersion) this.noteChanges(v, list);
+    return new CatalogSnapshot(version, [...previous.withChanges(changed, removed).all()]);
   }
 
   private noteChanges(version: bigint, ids: readonly number[]): void {

@@ -83,7 +83,7 @@ export class TableScanNode implements PlanNode {
           const keys = keyValues.map((vals) => codec.encodePrimaryKeyValues(vals));
           yield* this.fetchByPrimaryKeys(ctx, dedupe(keys));
         } else {
-          const entryKeys = keyValues.map((vals) => codec.encodeIndexPrefix(path.index, vals).finish());
+          const entryKeys = dedupe(keyValues.map((vals) => codec.encodeIndexPrefix(path.index, vals).finish()));
           for (let i = 0; i < entryKeys.length; i += LOOKUP_BATCH) {
             const chunk = entryKeys.slice(i, i + LOOKUP_BATCH);
             const found = await ctx.reader.batchGet(chunk);

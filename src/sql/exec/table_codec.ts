@@ -13,6 +13,7 @@ import { indexPrefix, INDEX_PREFIX_LENGTH, prefixEnd } from '../catalog/keys.js'
 import { SqlError, SqlState } from '../errors.js';
 import type { Datum, Row } from '../types/datum.js';
 import { decodeKeyDatum, encodeKeyDatum, KeyReader, KeyWriter } from '../types/key_encoding.js';
+import { Oid } from '../types/oids.js';
 import { DEFAULT_TYPE_SETTINGS } from '../types/settings.js';
 import { parseText } from '../types/text_io.js';
 import { decodeRow, encodeRow, type EncodedColumn } from '../types/value_encoding.js';
@@ -24,6 +25,7 @@ export interface IndexEntry {
 }
 
 const EMPTY = new Uint8Array(0);
+const LOSSY_KEY_TYPES = new Set<number>([Oid.numeric, Oid.bpchar, Oid.interval, Oid.float4, Oid.float8, Oid.timetz]);
 /** First byte of a unique index entry's value (never the first byte of an encoded row). */
 const UNIQUE_VALUE_MARKER = 0xfe;
 
@@ -53,7 +55,9 @@ export class TableCodec {
     this.pkPositions = table.primaryIndex.columns.map((c) => pos(c.columnId));
     this.pkDescending = table.primaryIndex.columns.map((c) => c.descending);
     this.pkOids = this.pkPositions.map((p) => table.columns[p]!.type.oid);
-    const pkSet = new Set(this.pkPositions);
+    // Key columns whose key encoding keeps only a representative of equal values (numeric scale,
+    // char padding, interval fields, -0) are stored in the value too, so rows read back exactly.
+    const pkSet = new Set(this.pkPositions.filter((p) => !LOSSY_KEY_TYPES.has(table.columns[p]!.type.oid)));
     this.valuePositions = [];
     this.valueColumns = [];
     table.columns.forEach((c, i) => {
@@ -112,7 +116,9 @@ export class TableCodec {
     const missing = decodeRow(value, this.valueColumns, out, this.hasAbsentDefaults ? this.absentFlags : undefined);
     for (let i = 0; i < this.valuePositions.length; i++) {
       const p = this.valuePositions[i]!;
-      row[p] = missing > 0 && this.hasAbsentDefaults && this.absentFlags[i] === 1 ? this.absentValues[p]! : out[i]!;
+      const v = missing > 0 && this.hasAbsentDefaults && this.absentFlags[i] === 1 ? this.absentValues[p]! : out[i]!;
+      // A key column is also in the value only when its key form is lossy; an old row may lack it.
+      if (v !== null || row[p] === undefined) row[p] = v;
     }
     return row;
   }

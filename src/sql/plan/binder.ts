@@ -697,7 +697,10 @@ export class ExprBinder {
     if ('asyncImpl' in o) {
       return { k: 'asyncCall', type: resolved.returnType, name, args: coerced, strict: o.strict !== false, impl: o.asyncImpl };
     }
-    return { k: 'call', type: resolved.returnType, name, args: coerced, strict: o.strict !== false, volatile: o.volatile === true, impl: o.impl };
+    // Some implementations depend on the argument types (concat, format, pg_typeof, to_json, ...).
+    const specialize = (o as { specialize?: (argTypes: readonly SqlType[]) => ScalarImpl }).specialize;
+    const impl = specialize !== undefined ? specialize(resolved.argTypes) : o.impl;
+    return { k: 'call', type: resolved.returnType, name, args: coerced, strict: o.strict !== false, volatile: o.volatile === true, impl };
   }
 
   private bindFunc(e: Extract<Expr, { kind: 'func' }>, scope: Scope, opts: BindOptions): BoundExpr {
