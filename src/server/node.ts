@@ -710,8 +710,11 @@ export class Node {
     this.log.info('node stopping');
     // SQL clients first: their statements need the store and the placement driver to finish.
     if (this.pgServer) await this.pgServer.close(SHUTDOWN_GRACE_MS).catch(() => {});
+    this.log.debug('sql server closed');
     this.gateway?.stop();
-    await this.sqlTxns?.flush().catch(() => {});
+    // Background commits of secondaries get the grace period; readers resolve what is left.
+    await Promise.race([this.sqlTxns?.flush().catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+    this.log.debug('sql transactions flushed');
     this.sqlKv?.close();
     for (const c of this.nodeClients.values()) c.close();
     this.heartbeatStream?.close();
@@ -742,7 +745,9 @@ export class Node {
       await closed;
       clearTimeout(force);
     }
+    this.log.debug('servers closed');
     await this.store?.stop();
+    this.log.debug('store stopped');
     await closingStreams;
     this.pdClient?.close();
     if (this.engine?.isOpen) await this.engine.close();

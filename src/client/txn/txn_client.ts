@@ -92,6 +92,8 @@ export type TxnMutation =
   | { readonly op: 'delete'; readonly key: Uint8Array }
   | { readonly op: 'lock'; readonly key: Uint8Array };
 
+/** Extra deadline per key of a prewrite or of committing secondaries. */
+const DEADLINE_MS_PER_KEY = 1;
 const DEFAULTS = { lockTtlMs: 3_000, heartbeatIntervalMs: 1_000, maxWriteKeys: 100_000, operationTimeoutMs: 20_000, lockWaitTimeoutMs: 10_000, maxHeartbeatMs: 600_000 } as const;
 /** Keys prewritten, committed or locked per request. */
 const KEYS_PER_REQUEST = 2_048;
@@ -181,8 +183,9 @@ export class Snapshot {
     readonly ts: bigint,
   ) {}
 
-  protected callOptions(): RawKvCallOptions {
-    return { timeoutMs: this.client.options.operationTimeoutMs };
+  protected callOptions(keys = 0): RawKvCallOptions {
+    // A request touching many keys gets time in proportion (a bulk load commits 100,000 keys at once).
+    return { timeoutMs: this.client.options.operationTimeoutMs + Math.ceil(keys * DEADLINE_MS_PER_KEY) };
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -774,7 +777,7 @@ export class Transaction extends Snapshot {
     const minCommitTs = pessimistic ? encodeTs(this.forUpdateTs + 1n) : undefined;
     const lockTtlMs = pessimistic ? this.lockTtlMs() : opts.lockTtlMs;
     let onePcTs: bigint | undefined;
-    await this.client.kv.runOperation(`prewrite of ${planned.length} keys at ${this.ts}`, this.callOptions(), async (scope) => {
+    await this.client.kv.runOperation(`prewrite of ${planned.length} keys at ${this.ts}`, this.callOptions(planned.length), async (scope) => {
       // One phase when every key lies in one Region (as the cache sees it; the store re-checks).
       const regions = new Set<number>();
       for (const p of planned) {
@@ -879,7 +882,7 @@ export class Transaction extends Snapshot {
 
   private async commitSecondaries(keys: Uint8Array[], commitTs: bigint): Promise<void> {
     try {
-      await this.client.kv.runOperation(`commit secondaries of ${this.ts}`, this.callOptions(), (scope) =>
+      await this.client.kv.runOperation(`commit secondaries of ${this.ts}`, this.callOptions(keys.length), (scope) =>
         scope.forEachRegion(keys, (k) => k, async (entry, group) => {
           for (let i = 0; i < group.length; i += KEYS_PER_REQUEST) {
             const chunk = group.slice(i, i + KEYS_PER_REQUEST);

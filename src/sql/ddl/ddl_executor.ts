@@ -1273,10 +1273,18 @@ export class DdlExecutor {
     const span = oldCodec.primarySpan();
     const positions = full.columns.map((col) => table.columns.findIndex((x) => x.id === col.id));
     const seen = new Set<string>();
+    // Read every row before writing any: a scan of a transaction merges its buffered writes, so
+    // scanning between writes would cost time in proportion to all the writes so far.
+    const pairs: Array<{ key: Uint8Array; value: Uint8Array }> = [];
     let from = span.start;
     for (;;) {
       const page = await c.cat.txn.scan(from, span.end, BACKFILL_BATCH_ROWS);
-      for (const p of page) {
+      pairs.push(...page);
+      if (page.length < BACKFILL_BATCH_ROWS) break;
+      from = new Uint8Array([...page[page.length - 1]!.key, 0]);
+    }
+    {
+      for (const p of pairs) {
         const old = oldCodec.decode(p.key, p.value);
         const row = positions.map((i) => old[i]!);
         for (const col of cols) {
@@ -1291,8 +1299,6 @@ export class DdlExecutor {
         c.cat.txn.put(key, newCodec.encodeValue(row));
         c.cat.txn.delete(p.key);
       }
-      if (page.length < BACKFILL_BATCH_ROWS) break;
-      from = new Uint8Array([...page[page.length - 1]!.key, 0]);
     }
     c.cat.put(full);
     c.cat.txn.writtenTables.add(table.id);

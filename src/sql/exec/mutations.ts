@@ -94,10 +94,11 @@ export function compileChecks(checks: readonly CheckSpec[]): Array<{ name: strin
   });
 }
 
-/** Writes a new row and its index entries; `mustNotExist` keys are written with insert(). */
-function writeRow(ctx: ExecContext, codec: TableCodec, key: Uint8Array, row: readonly Datum[], indexes: readonly IndexDescriptor[]): void {
+/** Writes a new row and its index entries; keys that must not exist yet are written with insert(). */
+function writeRow(ctx: ExecContext, codec: TableCodec, key: Uint8Array, row: readonly Datum[], indexes: readonly IndexDescriptor[], uniqueByConstruction = false): void {
   const w = ctx.writer!;
-  w.insert(key, codec.encodeValue(row));
+  if (uniqueByConstruction) w.put(key, codec.encodeValue(row));
+  else w.insert(key, codec.encodeValue(row));
   for (const index of indexes) {
     const e = codec.indexEntry(index, row);
     if (index.unique) w.insert(e.key, e.value);
@@ -162,6 +163,7 @@ export class InsertNode implements PlanNode {
     const indexes = writableSecondaries(table);
     const conflictSet = this.onConflict?.set.map((s) => ({ position: s.position, expr: compile(s.expr) }));
     const conflictWhere = this.onConflict?.where === undefined ? undefined : compilePredicate(this.onConflict.where);
+    const hiddenKey = table.primaryIndex.columns.length === 1 && table.columns.find((c) => c.id === table.primaryIndex.columns[0]!.columnId)?.hidden === true;
     ctx.writtenTables.add(table.id);
     let affected = 0;
     const results: Row[] = [];
@@ -173,7 +175,8 @@ export class InsertNode implements PlanNode {
         if (batch === null) break;
         for (const row of batch) await checkRow(table, row, checks, ctx);
         const keys = batch.map((r) => codec.encodePrimaryKey(r));
-        const existing = await ctx.reader.batchGet(keys);
+        // A hidden row id is unique by construction: nothing to look up.
+        const existing = hiddenKey ? new Map<string, Uint8Array>() : await ctx.reader.batchGet(keys);
         // Unique index entries of the batch, checked in one round too.
         const uniqueKeys: Array<Array<{ key: Uint8Array; index: IndexDescriptor } | undefined>> = batch.map((r) =>
           uniques.map((index) => {
@@ -234,7 +237,7 @@ export class InsertNode implements PlanNode {
             if (returning) results.push(await evalRow(returning, updated, ctx));
             continue;
           }
-          writeRow(ctx, codec, key, row, indexes);
+          writeRow(ctx, codec, key, row, indexes, hiddenKey);
           seenKeys.set(id, row);
           seenKeys.set(`done:${id}`, row);
           for (const u of uniqueKeys[i]!) if (u !== undefined) seenKeys.set(`u:${keyId(u.key)}`, row);
@@ -300,6 +303,43 @@ export async function updateRow(ctx: ExecContext, codec: TableCodec, table: Tabl
 
 // ---- UPDATE and DELETE -------------------------------------------------------------------------------------
 
+/** Rows locked per request. */
+const LOCK_BATCH_ROWS = 1_024;
+
+/**
+ * Locks the rows a statement is about to change and moves each to its newest committed version:
+ * a concurrent writer is waited for rather than conflicted with, as PostgreSQL's row locks do. A
+ * row deleted meanwhile is skipped; one changed meanwhile is checked against WHERE again (when the
+ * statement reads only its table), and its new version is what the statement changes.
+ */
+async function lockTargets(
+  ctx: ExecContext,
+  codec: TableCodec,
+  targets: ReadonlyArray<{ key: Uint8Array; old: Row; source: Row }>,
+  recheck: BoundExpr | undefined,
+  width: number,
+): Promise<Array<{ key: Uint8Array; old: Row; source: Row }>> {
+  if (ctx.locker === undefined || targets.length === 0) return [...targets];
+  const pred = recheck === undefined ? undefined : compilePredicate(recheck);
+  const out: Array<{ key: Uint8Array; old: Row; source: Row }> = [];
+  for (let i = 0; i < targets.length; i += LOCK_BATCH_ROWS) {
+    const chunk = targets.slice(i, i + LOCK_BATCH_ROWS);
+    const values = await ctx.locker.lockKeys(chunk.map((t) => t.key));
+    for (const t of chunk) {
+      const v = values.get(keyId(t.key));
+      if (v === undefined) continue; // deleted by a transaction that committed first
+      const now = codec.decode(t.key, v);
+      if (recheck === undefined) {
+        out.push({ key: t.key, old: now, source: [...now, ...t.source.slice(width)] });
+        continue;
+      }
+      if (!(await pred!.run(now, ctx))) continue;
+      out.push({ key: t.key, old: now, source: now });
+    }
+  }
+  return out;
+}
+
 export class UpdateNode implements PlanNode {
   affected = 0;
 
@@ -312,6 +352,9 @@ export class UpdateNode implements PlanNode {
     private readonly checks: readonly CheckSpec[],
     private readonly returning: readonly BoundExpr[] | undefined,
     readonly columns: readonly PlanColumn[],
+    /** WHERE over the table's row alone, re-checked on the newest version of a locked row (no FROM). */
+    private readonly recheck: BoundExpr | undefined,
+    private readonly singleTable: boolean,
   ) {}
 
   open(ctx: ExecContext): RowCursor {
@@ -360,15 +403,16 @@ export class UpdateNode implements PlanNode {
     } finally {
       input.close();
     }
+    const current = await lockTargets(ctx, codec, targets, this.singleTable ? this.recheck : undefined, width);
     const results: Row[] = [];
-    for (const t of targets) {
+    for (const t of current) {
       const updated = t.old.slice();
       for (const s of set) updated[s.position] = s.expr.async ? await s.expr.run(t.source, ctx) : s.expr.sync!(t.source, ctx);
       await checkRow(table, updated, checks, ctx);
       await updateRow(ctx, codec, table, t.key, t.old, updated);
       if (returning) results.push(await evalRow(returning, [...updated, ...t.source.slice(width)], ctx));
     }
-    this.affected = targets.length;
+    this.affected = current.length;
     return results;
   }
 
@@ -385,6 +429,8 @@ export class DeleteNode implements PlanNode {
     private readonly source: PlanNode,
     private readonly returning: readonly BoundExpr[] | undefined,
     readonly columns: readonly PlanColumn[],
+    private readonly recheck: BoundExpr | undefined,
+    private readonly singleTable: boolean,
   ) {}
 
   open(ctx: ExecContext): RowCursor {
@@ -431,12 +477,13 @@ export class DeleteNode implements PlanNode {
     } finally {
       input.close();
     }
+    const locked = await lockTargets(ctx, codec, targets.map((t) => ({ key: t.key, old: t.row, source: t.source })), this.singleTable ? this.recheck : undefined, width);
     const results: Row[] = [];
-    for (const t of targets) {
-      deleteRow(ctx, codec, t.key, t.row, indexes);
+    for (const t of locked) {
+      deleteRow(ctx, codec, t.key, t.old, indexes);
       if (returning) results.push(await evalRow(returning, t.source, ctx));
     }
-    this.affected = targets.length;
+    this.affected = locked.length;
     return results;
   }
 

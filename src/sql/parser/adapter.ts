@@ -1076,7 +1076,7 @@ export function adaptStatement(node: unknown, text: string): Statement {
     case 'CommentStmt':
       return { kind: 'comment', object: str(b.objtype), name: [], ...(b.comment !== undefined ? { text: str(b.comment) } : {}) };
     case 'VacuumStmt':
-      return { kind: 'analyze', tables: list(b.rels).map((r) => rangeVarName(kindOf(kindOf(r)[1].relation)[1] ?? {})) };
+      return { kind: 'analyze', tables: list(b.rels).map((r) => rangeVarName((kindOf(r)[1].relation ?? {}) as Body)) };
     case 'ListenStmt':
       return { kind: 'listen', channel: str(b.conditionname) };
     case 'UnlistenStmt':

@@ -418,8 +418,8 @@ export class ExprBinder {
         }
       }
       passed.push(s);
+      if (!s.transparent) depth++;
       s = s.parent;
-      depth++;
     }
     // A bare name that is a niladic SQL function written without parentheses.
     if (parts.length === 1) {

@@ -230,7 +230,9 @@ export class MutationPlanner {
       return { position: i, expr };
     });
     const returning = this.returningOf(s.returning, scope);
-    const plan = new UpdateNode(table, node, set, this.checksOf(table, alias), returning?.exprs, returning?.columns ?? []);
+    const single = s.from.length === 0;
+    const recheck = single && s.where !== undefined ? this.binder.bindCondition(s.where, tableScope(table, alias, undefined), { clause: 'WHERE' }) : undefined;
+    const plan = new UpdateNode(table, node, set, this.checksOf(table, alias), returning?.exprs, returning?.columns ?? [], recheck, single);
     return { plan, names: returning?.names ?? [], returns: returning !== undefined };
   }
 
@@ -244,7 +246,9 @@ export class MutationPlanner {
       this.planner.emptyCtes(),
     );
     const returning = this.returningOf(s.returning, scope);
-    const plan = new DeleteNode(table, node, returning?.exprs, returning?.columns ?? []);
+    const single = s.using.length === 0;
+    const recheck = single && s.where !== undefined ? this.binder.bindCondition(s.where, tableScope(table, s.alias ?? table.name, undefined), { clause: 'WHERE' }) : undefined;
+    const plan = new DeleteNode(table, node, returning?.exprs, returning?.columns ?? [], recheck, single);
     return { plan, names: returning?.names ?? [], returns: returning !== undefined };
   }
 }

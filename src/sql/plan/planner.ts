@@ -194,7 +194,7 @@ export class QueryPlanner implements SubqueryPlanner {
   }
 
   planSubquery(query: Query, parent: Scope): BoundSubquery {
-    const inner = new Scope([], parent);
+    const inner = new Scope([], parent, undefined, true);
     const planned = this.planQuery(query, inner, new CteEnv(this.currentCtes));
     return { plan: planned.plan, correlated: inner.usedByInner || parent.usedByInner || this.scopeChainUsed(inner) };
   }
@@ -236,7 +236,7 @@ export class QueryPlanner implements SubqueryPlanner {
       const recursive = w.recursive && this.referencesName(def.query, def.name);
       if (recursive) env.bindings.set(def.name, this.planRecursiveCte(def, parent, env));
       else {
-        const planned = this.planQuery(def.query, parent === undefined ? undefined : new Scope([], parent), env);
+        const planned = this.planQuery(def.query, parent === undefined ? undefined : link(parent), env);
         const columns = this.renameColumns(planned.plan.columns, def.columns, def.name);
         const key = {};
         const plan = planned.plan;
@@ -279,12 +279,12 @@ export class QueryPlanner implements SubqueryPlanner {
     if (q.kind !== 'setop' || q.op !== 'union') {
       throw new SqlError(SqlState.invalidRecursion, `recursive query "${def.name}" does not have the form non-recursive-term UNION [ALL] recursive-term`).withPosition(def.location + 1);
     }
-    const base = this.planQuery(q.left, parent === undefined ? undefined : new Scope([], parent), env);
+    const base = this.planQuery(q.left, parent === undefined ? undefined : link(parent), env);
     const columns = this.renameColumns(base.plan.columns, def.columns, def.name);
     const holder: { rows: Row[] } = { rows: [] };
     const working: CteBinding = { def, columns, source: async () => holder.rows };
     const inner = new CteEnv(env, new Map([[def.name, working]]));
-    const rec = this.planQuery(q.right, parent === undefined ? undefined : new Scope([], parent), inner);
+    const rec = this.planQuery(q.right, parent === undefined ? undefined : link(parent), inner);
     if (rec.plan.columns.length !== columns.length) throw new SqlError(SqlState.datatypeMismatch, `each UNION query must have the same number of columns`);
     const recPlan = this.castColumns(rec.plan, columns.map((c) => c.type));
     const basePlan = base.plan;
@@ -354,8 +354,8 @@ export class QueryPlanner implements SubqueryPlanner {
   }
 
   private planSetOp(q: SetOpQuery, parent: Scope | undefined, ctes: CteEnv): PlannedQuery {
-    const left = this.planQuery(q.left, parent === undefined ? undefined : new Scope([], parent), ctes);
-    const right = this.planQuery(q.right, parent === undefined ? undefined : new Scope([], parent), ctes);
+    const left = this.planQuery(q.left, parent === undefined ? undefined : link(parent), ctes);
+    const right = this.planQuery(q.right, parent === undefined ? undefined : link(parent), ctes);
     const lc = left.plan.columns;
     const rc = right.plan.columns;
     const opName = q.op.toUpperCase();
@@ -827,7 +827,7 @@ export class QueryPlanner implements SubqueryPlanner {
         if (item.alias === undefined) {
           // PostgreSQL 16 allows this; 15 does not. Accept it as CockroachDB does.
         }
-        const scopeForSub = item.lateral ? new Scope([], leftScope) : parent === undefined ? undefined : new Scope([], parent);
+        const scopeForSub = item.lateral ? link(leftScope) : parent === undefined ? undefined : link(parent);
         const planned = this.planQuery(item.query, scopeForSub, ctes);
         const alias = item.alias?.name;
         const names = this.renameColumns(planned.plan.columns, item.alias?.columns ?? [], `table "${alias ?? 'subquery'}"`).map((c) => c.name);
@@ -881,7 +881,7 @@ export class QueryPlanner implements SubqueryPlanner {
       const parsed = parseSql(table.view.query);
       const stmt = parsed[0]?.statement;
       if (stmt === undefined || stmt.kind !== 'query') throw new SqlError(SqlState.dataCorrupted, `view "${table.name}" has an invalid definition`);
-      const planned = this.planQuery(stmt.query, parent === undefined ? undefined : new Scope([], parent), new CteEnv(undefined));
+      const planned = this.planQuery(stmt.query, parent === undefined ? undefined : link(parent), new CteEnv(undefined));
       const names = this.renameColumns(planned.plan.columns, item.alias?.columns ?? table.view.columnNames, `view "${table.name}"`).map((c) => c.name);
       return this.relFromNode(planned.plan, names, aliasName);
     }
@@ -1020,6 +1020,11 @@ export class QueryPlanner implements SubqueryPlanner {
     }
     return { width: lw + right.width, columns, node, pushed: [] };
   }
+}
+
+/** A transparent link to an enclosing scope (see Scope.transparent). */
+function link(parent: Scope): Scope {
+  return new Scope([], parent, undefined, true);
 }
 
 function shiftColumn(c: ScopeColumn, by: number): ScopeColumn {

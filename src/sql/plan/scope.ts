@@ -45,6 +45,11 @@ export class Scope {
     readonly parent: Scope | undefined,
     /** Present when this scope is the output of GROUP BY (or of a whole-input aggregate). */
     readonly grouped?: GroupedView,
+    /**
+     * A scope that only links an inner query to its enclosing one: no row of its own is pushed
+     * when the inner query runs, so it does not count as a level of outer references.
+     */
+    readonly transparent = false,
   ) {}
 
   /** The columns matching a (possibly qualified) name in this scope alone. */

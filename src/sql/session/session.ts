@@ -9,7 +9,7 @@
 // where everything but ROLLBACK is refused with 25P02, as in PostgreSQL. A conflict at COMMIT is
 // 40001 and rolls the block back.
 import { randomBytes } from 'node:crypto';
-import { KeyExistsError, TxnAbortedError, TxnTooOldError, WriteConflictError, CommitUncertainError } from '../../client/txn/errors.js';
+import { KeyExistsError, TxnAbortedError, TxnTooOldError, WriteConflictError, CommitUncertainError, DeadlockError, LockWaitTimeoutError } from '../../client/txn/errors.js';
 import type { CatalogSnapshot } from '../catalog/catalog_snapshot.js';
 import { NameResolver } from '../catalog/resolver.js';
 import { SqlError, SqlState, isSqlError } from '../errors.js';
@@ -80,7 +80,7 @@ type TxnState =
   | { readonly kind: 'failed' };
 
 function retryable(err: unknown): boolean {
-  if (err instanceof WriteConflictError || err instanceof TxnAbortedError || err instanceof TxnTooOldError) return true;
+  if (err instanceof WriteConflictError || err instanceof TxnAbortedError || err instanceof TxnTooOldError || err instanceof DeadlockError) return true;
   return isSqlError(err) && err.code === SqlState.serializationFailure;
 }
 
@@ -93,6 +93,8 @@ export function toSqlError(err: unknown): unknown {
   if (err instanceof TxnAbortedError) return new SqlError(SqlState.serializationFailure, 'restart transaction: the transaction was aborted by a concurrent one', { hint: 'Retry the transaction.' });
   if (err instanceof TxnTooOldError) return new SqlError(SqlState.serializationFailure, `restart transaction: ${err.message}`, { hint: 'The transaction ran longer than the garbage-collection window.' });
   if (err instanceof KeyExistsError) return new SqlError(SqlState.uniqueViolation, 'duplicate key value violates unique constraint', { detail: 'A concurrent transaction inserted the same key.' });
+  if (err instanceof DeadlockError) return new SqlError(SqlState.deadlockDetected, 'deadlock detected', { detail: err.message, hint: 'Retry the transaction.' });
+  if (err instanceof LockWaitTimeoutError) return new SqlError(SqlState.lockNotAvailable, 'canceling statement due to lock timeout', { detail: err.message });
   if (err instanceof CommitUncertainError) return new SqlError(SqlState.statementCompletionUnknown, `result is ambiguous: ${err.message}`);
   return err;
 }
@@ -712,7 +714,12 @@ export class SqlSession implements Session {
       services,
       reader,
       writer,
-      locker: undefined,
+      locker:
+        writer === undefined
+          ? undefined
+          : {
+              lockKeys: (keys) => writer.lockRows(keys, Number(this.settings.get('lock_timeout') ?? '0')),
+            },
       catalog,
       writtenTables: writer?.writtenTables ?? new Set(),
       materialized: new Map(),

@@ -75,6 +75,11 @@ export class SqlTxn implements KvWriter {
     this.txn.lockKey(key);
   }
 
+  /** Pessimistic locks on rows about to change, returning their newest committed values. */
+  lockRows(keys: readonly Uint8Array[], waitTimeoutMs?: number): Promise<Map<string, Uint8Array | undefined>> {
+    return this.txn.lockKeys(keys, { returnValues: true, ...(waitTimeoutMs !== undefined && waitTimeoutMs > 0 ? { waitTimeoutMs } : {}) });
+  }
+
   commit(): Promise<bigint> {
     return this.txn.commit();
   }
