@@ -2,7 +2,16 @@ import { defineConfig } from 'vitest/config';
 
 // Tests that start real node processes measure timings (failover, catch-up) that two cores cannot
 // honour while other clusters run beside them: they run one file at a time, after the rest.
-const PROCESS_TESTS = ['test/cluster/**/*.test.ts', 'test/txn/**/*.test.ts', 'test/bank/**/*.test.ts'];
+const PROCESS_TESTS = [
+  'test/cluster/**/*.test.ts',
+  'test/txn/**/*.test.ts',
+  'test/bank/**/*.test.ts',
+  'test/sql/sql_cluster.test.ts',
+  'test/sql/pgbench.test.ts',
+  'test/sql/vtables/**/*.test.ts',
+  'test/slt/cairn_corpus.test.ts',
+  'test/cli/**/*.test.ts',
+];
 
 export default defineConfig({
   test: {

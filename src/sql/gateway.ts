@@ -205,7 +205,9 @@ export class Gateway implements SessionFactory {
   async installSchemaVersion(version: bigint, _changed: readonly number[]): Promise<void> {
     const snap = await this.schema.refresh();
     if (snap.version < version) await this.schema.refresh();
-    void this.options.broadcastSchemaVersion?.(version).catch(() => {});
+    // The statement returns once every gateway has the change (a gateway that does not answer is
+    // waited out for its lease), so no session anywhere still sees the old schema afterwards.
+    await this.options.broadcastSchemaVersion?.(version).catch(() => {});
   }
 
   /**

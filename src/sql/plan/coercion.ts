@@ -100,6 +100,24 @@ function castCall(e: BoundExpr, to: SqlType, context: CastContext, settings: Typ
  */
 export function coerce(e: BoundExpr, to: SqlType, context: CastContext, env: CoercionEnv, what?: () => string): BoundExpr {
   if (to.oid === Oid.unknown || to.oid === Oid.any || to.oid === Oid.anyelement) return e;
+  // regclass is a name on the way in and on the way out: the catalog resolves it.
+  if (to.oid === Oid.regclass && (e.type.oid === Oid.unknown || TEXT_LIKE.has(e.type.oid)) && !(e.k === 'param' && e.type.oid === Oid.unknown)) {
+    return {
+      k: 'call',
+      type: to,
+      name: 'regclass',
+      args: [e.type.oid === Oid.unknown ? { ...e, type: { oid: Oid.text, typmod: NO_TYPMOD } } as BoundExpr : e],
+      strict: true,
+      volatile: false,
+      impl: (args, ctx) => {
+        const s = (args[0] as string).trim();
+        return /^\d+$/.test(s) ? Number(s) : ctx.services.regclassIn(s);
+      },
+    };
+  }
+  if (e.type.oid === Oid.regclass && TEXT_LIKE.has(to.oid)) {
+    return { k: 'call', type: to, name: 'regclass text', args: [e], strict: true, volatile: false, impl: (args, ctx) => ctx.services.regclassOut(args[0] as number) };
+  }
   if (e.k === 'param' && e.type.oid === Oid.unknown) {
     const type = env.resolveParam(e.index, to);
     const p: BoundExpr = { ...e, type };
