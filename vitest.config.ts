@@ -8,6 +8,7 @@ const PROCESS_TESTS = [
   'test/bank/**/*.test.ts',
   'test/sql/sql_cluster.test.ts',
   'test/sql/pgbench.test.ts',
+  'test/sql/pgbench_cairn.test.ts',
   'test/sql/vtables/**/*.test.ts',
   'test/slt/cairn_corpus.test.ts',
   'test/cli/**/*.test.ts',

@@ -20,6 +20,8 @@ import { keyId, type KvReader } from './kv.js';
 export const SCHEMA_POLL_MS = 200;
 /** A gateway's copy older than this may not be used to commit writes (it reloads first). */
 export const SCHEMA_LEASE_MS = 1_000;
+/** Loads a commit tries before it gives up on confirming the schema is current. */
+const FRESHNESS_ATTEMPTS = 3;
 /** Versions behind beyond which a gateway reloads the whole catalog rather than the changes. */
 const MAX_INCREMENTAL_VERSIONS = 256n;
 
@@ -164,7 +166,12 @@ export class SchemaCache {
    */
   async validateForCommit(plannedAt: bigint, written: ReadonlySet<number>): Promise<void> {
     if (written.size === 0) return;
-    const snap = await this.fresh();
+    let snap = await this.fresh();
+    // A load that began before a long busy stretch of this process ends stale: load again.
+    for (let i = 0; i < FRESHNESS_ATTEMPTS && this.now() - this.confirmedAtMs > SCHEMA_LEASE_MS; i++) {
+      await this.loading?.catch(() => {});
+      snap = await this.refresh();
+    }
     if (this.now() - this.confirmedAtMs > SCHEMA_LEASE_MS) {
       throw new SqlError(SqlState.serializationFailure, 'restart transaction: the schema could not be confirmed current', {
         hint: 'The catalog could not be read within the schema lease; retry the transaction.',
